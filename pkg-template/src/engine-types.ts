@@ -1,0 +1,265 @@
+/**
+ * The data that crosses the wasm boundary: every call and every answer of the
+ * exchange engine. The Rust side (`src/`) mirrors these shapes with serde
+ * (`camelCase`, unknown fields refused); the tests check both agree.
+ *
+ * Behaviour numbers (TX-n) refer to the project's token-exchange behaviour list.
+ */
+
+/** RFC 8693 §3 token type identifiers the engine understands (TX-4). */
+export type TokenTypeUri =
+  | "urn:ietf:params:oauth:token-type:access_token"
+  | "urn:ietf:params:oauth:token-type:refresh_token"
+  | "urn:ietf:params:oauth:token-type:id_token"
+  | "urn:ietf:params:oauth:token-type:jwt";
+
+/** Short names used in policy lists. */
+export type TokenTypeName = "access_token" | "refresh_token" | "id_token" | "jwt";
+
+/** OAuth error codes (RFC 6749 §5.2, RFC 8707 §2). */
+export type OAuthErrorCode =
+  | "invalid_request"
+  | "invalid_client"
+  | "invalid_grant"
+  | "unauthorized_client"
+  | "unsupported_grant_type"
+  | "invalid_scope"
+  | "invalid_target"
+  | "server_error";
+
+/** The token-endpoint form as name/value pairs, in order, repeats kept. */
+export type FormPairs = Array<[string, string]>;
+
+/** Engine-wide settings, fixed for the life of an `Engine`. */
+export interface EngineSettings {
+  /** This server's issuer identifier (the `iss` of its own tokens). */
+  issuer: string;
+  /** Clock leeway for `exp`/`nbf`/`iat`, seconds. Default 30, at most 300. */
+  leewaySeconds?: number;
+  /** Largest token accepted, bytes (TX-25). Default 16384. */
+  maxTokenBytes?: number;
+  /** Deepest JSON nesting accepted in a token header or payload (TX-25). Default 16. */
+  maxJsonDepth?: number;
+  /** Deepest `act` chain accepted or produced (TX-25). Default 5. */
+  maxActDepth?: number;
+  /** Longest lifetime of an issued token, seconds; caps `expiresAt`. Default 3600. */
+  maxLifetimeSeconds?: number;
+  /** Trusted external issuers (token translation, TX-24). */
+  trustedIssuers?: TrustedIssuer[];
+}
+
+/** An external issuer whose tokens may be exchanged. Its keys are set with `setIssuerKeys`. */
+export interface TrustedIssuer {
+  issuer: string;
+  /**
+   * The `aud` value(s) that mean "for this server" in the issuer's tokens;
+   * required: a token without one of them is refused (TX-20).
+   */
+  audiences: string[];
+  /** Token types accepted from this issuer. Default `["jwt", "id_token", "access_token"]`. */
+  tokenTypes?: TokenTypeName[];
+}
+
+/** Per-target overrides (TX-45); a request for several targets gets the strictest. */
+export interface TargetPolicy {
+  scopes?: string[];
+  impersonation?: boolean;
+  delegation?: boolean;
+  maxDelegationDepth?: number;
+}
+
+/** The client's token-exchange policy, from its admin-set metadata `tokenExchange`. */
+export interface ClientPolicy {
+  /** Audience names this client may target; default: any linked resource. */
+  audiences?: string[];
+  /** Resource URIs this client may target; default: any linked resource. */
+  resources?: string[];
+  /** Targets used when the request names none. Default: none (the request must name one). */
+  defaultTargets?: string[];
+  /** Scope ceiling on top of the client's registered scopes (TX-30, TX-45). */
+  scopes?: string[];
+  /** Subject token only (TX-40, TX-43). Default true. */
+  impersonation?: boolean;
+  /** Subject + actor token (TX-41, TX-43). Default true. */
+  delegation?: boolean;
+  /** Subject token types accepted. Default `["access_token", "id_token", "jwt"]`. */
+  subjectTokenTypes?: TokenTypeName[];
+  /** Actor token types accepted. Default `["access_token", "id_token", "jwt"]`. */
+  actorTokenTypes?: TokenTypeName[];
+  /** External issuers this client may translate from (TX-24). Default none. */
+  trustedIssuers?: string[];
+  /** Deepest `act` chain this client may produce. Default: the engine's `maxActDepth`. */
+  maxDelegationDepth?: number;
+  /** Refresh tokens on exchange (TX-50, TX-55). Default false. */
+  refreshTokens?: boolean;
+  /**
+   * Holder binding (TX-26): which presenters besides the token's own client
+   * (and clients named in its `aud`) may exchange a subject token.
+   * `{ clients: [...] }` names them; `"any"` drops the check. Default: none.
+   */
+  holderBinding?: { clients: string[] } | "any";
+  /** TX-31: allow scopes the client holds even if the subject token lacks them. Default false. */
+  relaxDownscoping?: boolean;
+  /** Overrides per target (audience name or resource URI). */
+  targets?: Record<string, TargetPolicy>;
+}
+
+/** The exchanging client, as the plugin found it. */
+export type ClientInput =
+  | {
+      status: "authenticated";
+      clientId: string;
+      /** `tokenEndpointAuthMethod`, e.g. `client_secret_basic`; `none` means public (TX-10). */
+      authMethod: string;
+      disabled: boolean;
+      grantTypes: string[];
+      /** The client's registered scopes. */
+      scopes: string[];
+      /** Resource identifiers registered on the server and linked to this client. */
+      linkedResources: string[];
+      /** Metadata `allowedTokenExchange === true` (TX-11). */
+      allowedTokenExchange: boolean;
+      policy?: ClientPolicy;
+    }
+  | {
+      status: "unauthenticated";
+      /** The client id the request claimed, if any (for the audit record). */
+      clientId?: string;
+      /** Whether HTTP Basic was used (then the 401 carries `WWW-Authenticate`). */
+      basic: boolean;
+      reason: "no_credentials" | "unknown_client" | "bad_credentials" | "public_client" | "grant_not_allowed";
+    };
+
+/** What a lookup of an opaque token found (TX-21). */
+export interface OpaqueTokenFacts {
+  active: boolean;
+  /** The kind of token found by the lookup. */
+  tokenType: TokenTypeName;
+  sub?: string;
+  clientId?: string;
+  scope?: string;
+  aud?: string[];
+  exp?: number;
+  iat?: number;
+  /** `act` and `may_act` recorded for the token, if any. */
+  act?: ActClaim;
+  mayAct?: Record<string, unknown>;
+  /** Session the token belongs to, when known (carried to the answer). */
+  sessionId?: string;
+}
+
+/** A local user that an external subject maps to (TX-24). */
+export interface SubjectUser {
+  issuer: string;
+  sub: string;
+  userId: string;
+}
+
+export interface DecideCall {
+  form: FormPairs;
+  /** Seconds since the epoch. The engine never reads a clock. */
+  now: number;
+  client: ClientInput;
+  /** Lookup result when the subject token is opaque. */
+  subjectFacts?: OpaqueTokenFacts;
+  /** Lookup result when the actor token is opaque. */
+  actorFacts?: OpaqueTokenFacts;
+  /** Local user for an external subject, looked up from `inspect`'s hint. */
+  subjectUser?: SubjectUser;
+}
+
+/** RFC 8693 §4.1 actor claim; the newest actor is outermost. */
+export interface ActClaim {
+  sub: string;
+  iss?: string;
+  client_id?: string;
+  act?: ActClaim;
+  [member: string]: unknown;
+}
+
+/** Unverified facts about a presented token, to know which keys or lookup it needs. */
+export type TokenHint =
+  | { format: "jwt"; issuer?: string; keyId?: string; algorithm?: string; subject?: string }
+  | { format: "opaque" }
+  | { format: "unreadable" };
+
+export interface Inspection {
+  subject?: TokenHint;
+  actor?: TokenHint;
+}
+
+export interface PartyRecord {
+  iss?: string;
+  sub?: string;
+  clientId?: string;
+}
+
+/** One audit record per attempt (TX-60). Never carries a token value. */
+export interface AuditRecord {
+  time: number;
+  clientId?: string;
+  decision: "granted" | "refused";
+  error?: OAuthErrorCode;
+  reason?: ReasonCode;
+  subject?: PartyRecord;
+  actor?: PartyRecord;
+  /** Outer-to-inner actors of the subject token's existing chain. */
+  priorActors: PartyRecord[];
+  subjectTokenType?: string;
+  actorTokenType?: string;
+  requestedTokenType?: string;
+  audiences: string[];
+  resources: string[];
+  requestedScope?: string;
+  grantedScope?: string;
+  delegation: boolean;
+}
+
+/** Stable refusal reasons callers can switch on. */
+export type ReasonCode = string;
+
+export type Decision =
+  | {
+      type: "success";
+      /** `sub` of the issued token (the subject's). */
+      subject: string;
+      subjectIssuer: string;
+      /** Local user id to issue for (own tokens: `sub`; external: the mapped user). */
+      userId: string;
+      /** The session of an opaque subject token, when known. */
+      sessionId?: string;
+      /** Union of requested audiences and resources, in request order (TX-6). */
+      audiences: string[];
+      resources: string[];
+      scopes: string[];
+      /** Space-joined `scopes`. */
+      scope: string;
+      /** True when the response must carry `scope` (TX-32, TX-50). */
+      scopeChanged: boolean;
+      /** The `act` claim for the issued token (TX-40, TX-41). */
+      act?: ActClaim;
+      delegation: boolean;
+      /** Latest `exp` the issued token may carry (TX-51). */
+      expiresAt: number;
+      issuedTokenType: TokenTypeUri;
+      tokenType: "Bearer" | "N_A";
+      refreshToken: boolean;
+      audit: AuditRecord;
+    }
+  | {
+      type: "failure";
+      error: OAuthErrorCode;
+      status: 400 | 401 | 500;
+      description: string;
+      reason: ReasonCode;
+      /** Set for `invalid_client` after HTTP Basic (TX-10). */
+      wwwAuthenticate: boolean;
+      audit: AuditRecord;
+    };
+
+export type KeysAnswer =
+  | { type: "ok"; keys: number; skipped: Array<{ kid?: string; reason: string }> }
+  | { type: "failure"; reason: ReasonCode; description: string };
+
+/** A JSON Web Key Set (RFC 7517 §5), or a single JWK. */
+export type Jwks = { keys: Array<Record<string, unknown>> } | Record<string, unknown>;

@@ -1,0 +1,198 @@
+//! What the engine decides: a tagged answer, always with its audit record.
+
+use crate::error::{ErrorCode, Refusal};
+use serde::Serialize;
+
+/// An identity in the audit record: never a token value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartyRecord {
+    /// Issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Subject.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// Client the token was issued to, or the acting client.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// Whether the exchange was granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// A token will be issued.
+    Granted,
+    /// The exchange was refused.
+    Refused,
+}
+
+/// One record per attempt (TX-60): who asked, for whom, for what, and the
+/// outcome. It never holds token values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRecord {
+    /// When, seconds since the epoch (the caller's `now`).
+    pub time: i64,
+    /// The exchanging client, authenticated or claimed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Granted or refused.
+    pub decision: Verdict,
+    /// The OAuth error of a refusal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorCode>,
+    /// The stable reason code of a refusal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    /// The subject, once its token was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<PartyRecord>,
+    /// The actor, once its token was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<PartyRecord>,
+    /// The subject token's existing `act` chain, outermost first.
+    pub prior_actors: Vec<PartyRecord>,
+    /// `subject_token_type` as understood.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject_token_type: Option<&'static str>,
+    /// `actor_token_type` as understood.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_token_type: Option<&'static str>,
+    /// `requested_token_type` as understood.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_token_type: Option<&'static str>,
+    /// Requested (or granted) audiences.
+    pub audiences: Vec<String>,
+    /// Requested (or granted) resources.
+    pub resources: Vec<String>,
+    /// The `scope` parameter, normalised.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_scope: Option<String>,
+    /// The scope granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub granted_scope: Option<String>,
+    /// Subject and actor token were both given.
+    pub delegation: bool,
+}
+
+impl AuditRecord {
+    /// An empty record for an attempt at `time`.
+    pub fn new(time: i64, client_id: Option<String>) -> Self {
+        Self {
+            time,
+            client_id,
+            decision: Verdict::Refused,
+            error: None,
+            reason: None,
+            subject: None,
+            actor: None,
+            prior_actors: Vec::new(),
+            subject_token_type: None,
+            actor_token_type: None,
+            requested_token_type: None,
+            audiences: Vec::new(),
+            resources: Vec::new(),
+            requested_scope: None,
+            granted_scope: None,
+            delegation: false,
+        }
+    }
+}
+
+/// A granted exchange: what to issue (RFC 8693 §2.2.1).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Grant {
+    /// `sub` of the issued token: the subject's (TX-40, TX-41).
+    pub subject: String,
+    /// Issuer of the subject token.
+    pub subject_issuer: String,
+    /// Local user to issue for.
+    pub user_id: String,
+    /// Session of the subject token, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// Audience names, in request order.
+    pub audiences: Vec<String>,
+    /// Resource URIs, in request order.
+    pub resources: Vec<String>,
+    /// Granted scope values.
+    pub scopes: Vec<String>,
+    /// Space-joined `scopes`.
+    pub scope: String,
+    /// The response must carry `scope` (TX-32).
+    pub scope_changed: bool,
+    /// The `act` claim of the issued token (TX-40, TX-41).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub act: Option<serde_json::Value>,
+    /// An actor token took part.
+    pub delegation: bool,
+    /// Latest `exp` the issued token may carry (TX-51).
+    pub expires_at: i64,
+    /// `issued_token_type` (TX-50).
+    pub issued_token_type: &'static str,
+    /// `token_type` (TX-50).
+    pub token_type: &'static str,
+    /// A refresh token may be issued (TX-55).
+    pub refresh_token: bool,
+    /// The audit record (TX-60).
+    pub audit: AuditRecord,
+}
+
+/// A refused exchange as sent to the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Failure {
+    /// OAuth error code.
+    pub error: ErrorCode,
+    /// HTTP status (TX-70).
+    pub status: u16,
+    /// `error_description`.
+    pub description: String,
+    /// Stable reason code.
+    pub reason: &'static str,
+    /// `WWW-Authenticate` is due (TX-10).
+    pub www_authenticate: bool,
+    /// The audit record (TX-60).
+    pub audit: AuditRecord,
+}
+
+impl Failure {
+    /// Completes `audit` with the refusal and wraps both.
+    pub fn from_refusal(refusal: Refusal, mut audit: AuditRecord, basic: bool) -> Self {
+        audit.decision = Verdict::Refused;
+        audit.error = Some(refusal.error);
+        audit.reason = Some(refusal.reason);
+        audit.granted_scope = None;
+        Self {
+            error: refusal.error,
+            status: refusal.error.status(),
+            www_authenticate: basic && refusal.error == ErrorCode::InvalidClient,
+            description: refusal.description,
+            reason: refusal.reason,
+            audit,
+        }
+    }
+}
+
+/// The answer to `decide`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Decision {
+    /// Issue a token.
+    Success(Box<Grant>),
+    /// Refuse with an OAuth error.
+    Failure(Box<Failure>),
+}
+
+impl Decision {
+    /// The audit record of either outcome.
+    pub fn audit(&self) -> &AuditRecord {
+        match self {
+            Self::Success(grant) => &grant.audit,
+            Self::Failure(failure) => &failure.audit,
+        }
+    }
+}

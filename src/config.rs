@@ -1,0 +1,346 @@
+//! Inputs the caller supplies: engine settings, the client and its policy,
+//! and what lookups of opaque tokens found. Shapes mirror the package's
+//! `engine-types.ts` (camelCase, unknown fields refused).
+
+use crate::request::TokenType;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Engine-wide settings, fixed for the life of an [`crate::engine::Engine`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EngineSettings {
+    /// This server's issuer identifier (the `iss` of its own tokens).
+    pub issuer: String,
+    /// Clock leeway for `exp`, `nbf` and `iat`, in seconds (TX-20).
+    #[serde(default = "defaults::leeway")]
+    pub leeway_seconds: u32,
+    /// Largest token accepted, in bytes (TX-25).
+    #[serde(default = "defaults::max_token_bytes")]
+    pub max_token_bytes: u32,
+    /// Deepest JSON nesting accepted in a token header or payload (TX-25).
+    #[serde(default = "defaults::max_json_depth")]
+    pub max_json_depth: u32,
+    /// Deepest `act` chain accepted or produced (TX-25).
+    #[serde(default = "defaults::max_act_depth")]
+    pub max_act_depth: u32,
+    /// Longest lifetime of an issued token, in seconds (caps `expiresAt`).
+    #[serde(default = "defaults::max_lifetime")]
+    pub max_lifetime_seconds: u32,
+    /// Trusted external issuers (TX-24).
+    #[serde(default)]
+    pub trusted_issuers: Vec<TrustedIssuer>,
+}
+
+mod defaults {
+    pub fn leeway() -> u32 {
+        30
+    }
+    pub fn max_token_bytes() -> u32 {
+        16 * 1024
+    }
+    pub fn max_json_depth() -> u32 {
+        16
+    }
+    pub fn max_act_depth() -> u32 {
+        5
+    }
+    pub fn max_lifetime() -> u32 {
+        3600
+    }
+}
+
+/// Upper bounds on the settings themselves, so a configuration cannot
+/// switch the work limits off.
+pub mod bounds {
+    /// Largest allowed `leewaySeconds`.
+    pub const MAX_LEEWAY: u32 = 300;
+    /// Largest allowed `maxTokenBytes`.
+    pub const MAX_TOKEN_BYTES: u32 = 64 * 1024;
+    /// Largest allowed `maxJsonDepth`.
+    pub const MAX_JSON_DEPTH: u32 = 64;
+    /// Largest allowed `maxActDepth`.
+    pub const MAX_ACT_DEPTH: u32 = 32;
+}
+
+impl EngineSettings {
+    /// Settings with defaults for `issuer`.
+    pub fn new(issuer: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            leeway_seconds: defaults::leeway(),
+            max_token_bytes: defaults::max_token_bytes(),
+            max_json_depth: defaults::max_json_depth(),
+            max_act_depth: defaults::max_act_depth(),
+            max_lifetime_seconds: defaults::max_lifetime(),
+            trusted_issuers: Vec::new(),
+        }
+    }
+
+    /// Checks the settings are usable; the message names the bad setting.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.issuer.is_empty() {
+            return Err("issuer must not be empty".into());
+        }
+        let checks = [
+            ("leewaySeconds", self.leeway_seconds, 0, bounds::MAX_LEEWAY),
+            (
+                "maxTokenBytes",
+                self.max_token_bytes,
+                256,
+                bounds::MAX_TOKEN_BYTES,
+            ),
+            (
+                "maxJsonDepth",
+                self.max_json_depth,
+                2,
+                bounds::MAX_JSON_DEPTH,
+            ),
+            ("maxActDepth", self.max_act_depth, 1, bounds::MAX_ACT_DEPTH),
+            ("maxLifetimeSeconds", self.max_lifetime_seconds, 1, u32::MAX),
+        ];
+        for (name, value, low, high) in checks {
+            if value < low || value > high {
+                return Err(format!("{name} must be between {low} and {high}"));
+            }
+        }
+        for trusted in &self.trusted_issuers {
+            if trusted.issuer == self.issuer {
+                return Err("a trusted issuer must not be this server's own issuer".into());
+            }
+            if trusted.audiences.is_empty() {
+                return Err(format!(
+                    "trusted issuer {} needs at least one audience",
+                    crate::error::quote(&trusted.issuer)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The configuration of a trusted external issuer.
+    pub fn trusted_issuer(&self, issuer: &str) -> Option<&TrustedIssuer> {
+        self.trusted_issuers.iter().find(|t| t.issuer == issuer)
+    }
+}
+
+/// An external issuer whose tokens may be exchanged (token translation, TX-24).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TrustedIssuer {
+    /// The issuer identifier (`iss`).
+    pub issuer: String,
+    /// `aud` values that mean "for this server" in the issuer's tokens.
+    pub audiences: Vec<String>,
+    /// Token types accepted from this issuer.
+    #[serde(default)]
+    pub token_types: Option<Vec<TokenType>>,
+}
+
+/// Per-target overrides (TX-45).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TargetPolicy {
+    /// Scope ceiling for this target.
+    pub scopes: Option<Vec<String>>,
+    /// Impersonation allowed for this target.
+    pub impersonation: Option<bool>,
+    /// Delegation allowed for this target.
+    pub delegation: Option<bool>,
+    /// Deepest `act` chain for this target.
+    pub max_delegation_depth: Option<u32>,
+}
+
+/// Who besides the token's own client may exchange a subject token (TX-26).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum HolderBinding {
+    /// `"any"`: no holder check (an explicit, per-client choice).
+    Keyword(HolderKeyword),
+    /// `{ clients: [...] }`: tokens issued to these clients are accepted too.
+    Clients {
+        /// The other clients whose tokens this client may exchange.
+        clients: Vec<String>,
+    },
+}
+
+/// The keyword form of [`HolderBinding`].
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HolderKeyword {
+    /// Accept tokens regardless of the client they were issued to.
+    Any,
+}
+
+/// A client's token-exchange policy (TX-43, TX-45); every field optional
+/// with a safe default.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClientPolicy {
+    /// Audience names this client may target.
+    pub audiences: Option<Vec<String>>,
+    /// Resource URIs this client may target.
+    pub resources: Option<Vec<String>>,
+    /// Targets used when a request names none.
+    pub default_targets: Option<Vec<String>>,
+    /// Scope ceiling (TX-30).
+    pub scopes: Option<Vec<String>>,
+    /// Subject token only (default true).
+    pub impersonation: Option<bool>,
+    /// Subject and actor token (default true).
+    pub delegation: Option<bool>,
+    /// Accepted subject token types.
+    pub subject_token_types: Option<Vec<TokenType>>,
+    /// Accepted actor token types.
+    pub actor_token_types: Option<Vec<TokenType>>,
+    /// External issuers this client may translate from (TX-24).
+    pub trusted_issuers: Option<Vec<String>>,
+    /// Deepest `act` chain this client may produce.
+    pub max_delegation_depth: Option<u32>,
+    /// Refresh tokens on exchange (TX-55); default false.
+    pub refresh_tokens: Option<bool>,
+    /// Widening of holder binding (TX-26); default none.
+    pub holder_binding: Option<HolderBinding>,
+    /// TX-31: allow scopes the client holds beyond the subject's.
+    pub relax_downscoping: Option<bool>,
+    /// Overrides per target.
+    pub targets: Option<BTreeMap<String, TargetPolicy>>,
+}
+
+/// Token types accepted by default for subject and actor tokens: refresh
+/// tokens must be enabled explicitly.
+pub const DEFAULT_ACCEPTED_TYPES: [TokenType; 3] =
+    [TokenType::AccessToken, TokenType::IdToken, TokenType::Jwt];
+
+/// The exchanging client as the caller found it. Built once per request
+/// from the caller's data, so the size gap between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "status", rename_all = "camelCase")]
+pub enum ClientInput {
+    /// The client authenticated at the token endpoint.
+    #[serde(rename_all = "camelCase")]
+    Authenticated {
+        /// The client id.
+        client_id: String,
+        /// Token endpoint auth method; `none` is a public client (TX-10).
+        auth_method: String,
+        /// Disabled clients are refused like unknown ones (TX-12).
+        #[serde(default)]
+        disabled: bool,
+        /// Registered grant types.
+        #[serde(default)]
+        grant_types: Vec<String>,
+        /// Registered scopes (TX-30).
+        #[serde(default)]
+        scopes: Vec<String>,
+        /// Registered resources linked to the client (TX-6).
+        #[serde(default)]
+        linked_resources: Vec<String>,
+        /// The opt-in flag (TX-11).
+        #[serde(default)]
+        allowed_token_exchange: bool,
+        /// Token-exchange policy from the client's metadata.
+        #[serde(default)]
+        policy: Option<ClientPolicy>,
+    },
+    /// Authentication failed or was not attempted.
+    #[serde(rename_all = "camelCase")]
+    Unauthenticated {
+        /// The client id the request claimed, for the audit record.
+        #[serde(default)]
+        client_id: Option<String>,
+        /// HTTP Basic was used (the 401 then carries `WWW-Authenticate`).
+        #[serde(default)]
+        basic: bool,
+        /// Why authentication failed.
+        reason: AuthFailure,
+    },
+}
+
+/// Why client authentication failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthFailure {
+    /// No client credentials at all.
+    NoCredentials,
+    /// No such client.
+    UnknownClient,
+    /// Wrong secret or assertion.
+    BadCredentials,
+    /// A public client tried the grant.
+    PublicClient,
+    /// The client is not registered for the token-exchange grant.
+    GrantNotAllowed,
+}
+
+impl ClientInput {
+    /// The client id, authenticated or claimed.
+    pub fn client_id(&self) -> Option<&str> {
+        match self {
+            Self::Authenticated { client_id, .. } => Some(client_id),
+            Self::Unauthenticated { client_id, .. } => client_id.as_deref(),
+        }
+    }
+}
+
+/// What a lookup of an opaque token found (TX-21).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OpaqueTokenFacts {
+    /// Active: issued here, not expired, not revoked, session alive.
+    pub active: bool,
+    /// The kind of token the lookup found.
+    pub token_type: Option<TokenType>,
+    /// Subject.
+    pub sub: Option<String>,
+    /// The client the token was issued to.
+    pub client_id: Option<String>,
+    /// Space-delimited scope.
+    pub scope: Option<String>,
+    /// Audiences.
+    pub aud: Option<Vec<String>>,
+    /// Expiry, seconds since the epoch.
+    pub exp: Option<i64>,
+    /// Issued-at, seconds since the epoch.
+    pub iat: Option<i64>,
+    /// `act` recorded for the token.
+    pub act: Option<serde_json::Value>,
+    /// `may_act` recorded for the token.
+    pub may_act: Option<serde_json::Value>,
+    /// The session the token belongs to.
+    pub session_id: Option<String>,
+}
+
+/// A local user that an external subject maps to (TX-24).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SubjectUser {
+    /// The external issuer.
+    pub issuer: String,
+    /// The external subject.
+    pub sub: String,
+    /// The local user id.
+    pub user_id: String,
+}
+
+/// Everything `decide` needs for one request.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DecideCall {
+    /// The token endpoint form, in order, repeats kept.
+    pub form: Vec<(String, String)>,
+    /// Seconds since the epoch.
+    pub now: i64,
+    /// The exchanging client.
+    pub client: ClientInput,
+    /// Lookup result for an opaque subject token.
+    #[serde(default)]
+    pub subject_facts: Option<OpaqueTokenFacts>,
+    /// Lookup result for an opaque actor token.
+    #[serde(default)]
+    pub actor_facts: Option<OpaqueTokenFacts>,
+    /// Local user for an external subject.
+    #[serde(default)]
+    pub subject_user: Option<SubjectUser>,
+}

@@ -1,0 +1,552 @@
+//! The exchange decision: client checks, token validation, holder binding,
+//! `may_act`, targets, delegation, scope narrowing and the expiry cap.
+
+use crate::answer::{AuditRecord, Decision, Failure, Grant, PartyRecord, Verdict};
+use crate::config::{
+    AuthFailure, ClientInput, ClientPolicy, DecideCall, HolderBinding, DEFAULT_ACCEPTED_TYPES,
+};
+use crate::error::{quote, ErrorCode, Refusal};
+use crate::request::{ExchangeRequest, TokenType, GRANT_TYPE};
+use crate::token::{Role, TokenFacts, Validator};
+use serde_json::{Map, Value};
+
+/// The client after TX-10 to TX-12.
+struct Client<'a> {
+    id: &'a str,
+    scopes: &'a [String],
+    linked: &'a [String],
+    policy: &'a ClientPolicy,
+}
+
+/// Policy effective for one request: the client's, narrowed by every
+/// requested target's overrides (TX-45).
+struct Effective {
+    scope_ceiling: Option<Vec<String>>,
+    impersonation: bool,
+    delegation: bool,
+    max_depth: usize,
+}
+
+/// Decides one exchange. Never panics; every path yields a record.
+pub fn decide(validator: &Validator<'_>, call: &DecideCall) -> Decision {
+    let mut audit = AuditRecord::new(call.now, call.client.client_id().map(str::to_owned));
+    let basic = matches!(
+        call.client,
+        ClientInput::Unauthenticated { basic: true, .. }
+    );
+    match run(validator, call, &mut audit) {
+        Ok(grant) => Decision::Success(Box::new(grant)),
+        Err(refusal) => Decision::Failure(Box::new(Failure::from_refusal(refusal, audit, basic))),
+    }
+}
+
+static NO_POLICY: ClientPolicy = ClientPolicy {
+    audiences: None,
+    resources: None,
+    default_targets: None,
+    scopes: None,
+    impersonation: None,
+    delegation: None,
+    subject_token_types: None,
+    actor_token_types: None,
+    trusted_issuers: None,
+    max_delegation_depth: None,
+    refresh_tokens: None,
+    holder_binding: None,
+    relax_downscoping: None,
+    targets: None,
+};
+
+/// TX-10, TX-11, TX-12: confidential, authenticated, enabled, opted in.
+fn check_client(input: &ClientInput) -> Result<Client<'_>, Refusal> {
+    let invalid_client = |reason, description: &str| {
+        Refusal::new(ErrorCode::InvalidClient, reason, description.to_owned())
+    };
+    match input {
+        ClientInput::Unauthenticated { reason, .. } => Err(match reason {
+            AuthFailure::PublicClient => invalid_client(
+                "public_client",
+                "public clients may not use token exchange; authenticate as a confidential client",
+            ),
+            AuthFailure::NoCredentials => invalid_client(
+                "client_authentication_failed",
+                "client authentication is required",
+            ),
+            AuthFailure::GrantNotAllowed => Refusal::new(
+                ErrorCode::UnauthorizedClient,
+                "grant_type_not_allowed",
+                "the client is not registered for the token-exchange grant type",
+            ),
+            AuthFailure::UnknownClient | AuthFailure::BadCredentials => invalid_client(
+                "client_authentication_failed",
+                "client authentication failed",
+            ),
+        }),
+        ClientInput::Authenticated {
+            client_id,
+            auth_method,
+            disabled,
+            grant_types,
+            scopes,
+            linked_resources,
+            allowed_token_exchange,
+            policy,
+        } => {
+            // TX-12: a disabled client reads exactly like an unknown one.
+            if *disabled {
+                return Err(invalid_client(
+                    "client_authentication_failed",
+                    "client authentication failed",
+                ));
+            }
+            if auth_method == "none" || auth_method.is_empty() {
+                return Err(invalid_client(
+                    "public_client",
+                    "public clients may not use token exchange; authenticate as a confidential client",
+                ));
+            }
+            if !*allowed_token_exchange {
+                return Err(Refusal::new(
+                    ErrorCode::UnauthorizedClient,
+                    "token_exchange_not_enabled",
+                    "token exchange is not enabled for this client",
+                ));
+            }
+            if !grant_types.iter().any(|g| g == GRANT_TYPE) {
+                return Err(Refusal::new(
+                    ErrorCode::UnauthorizedClient,
+                    "grant_type_not_allowed",
+                    "the client is not registered for the token-exchange grant type",
+                ));
+            }
+            Ok(Client {
+                id: client_id,
+                scopes,
+                linked: linked_resources,
+                policy: policy.as_ref().unwrap_or(&NO_POLICY),
+            })
+        }
+    }
+}
+
+fn run(
+    validator: &Validator<'_>,
+    call: &DecideCall,
+    audit: &mut AuditRecord,
+) -> Result<Grant, Refusal> {
+    let client = check_client(&call.client)?;
+    let settings = validator.settings;
+    let request = ExchangeRequest::parse(&call.form, settings.max_token_bytes as usize)?;
+    audit.subject_token_type = Some(request.subject_token_type.uri());
+    audit.actor_token_type = request.actor.as_ref().map(|(_, t)| t.uri());
+    audit.requested_token_type = Some(request.requested_token_type.uri());
+    audit.audiences.clone_from(&request.audiences);
+    audit.resources.clone_from(&request.resources);
+    audit.requested_scope = request.scope.as_ref().map(|s| s.join(" "));
+    audit.delegation = request.actor.is_some();
+    let policy = client.policy;
+
+    // TX-45: accepted token types, before any token is read.
+    let accepts = |list: &Option<Vec<TokenType>>, kind: TokenType| {
+        list.as_deref()
+            .unwrap_or(&DEFAULT_ACCEPTED_TYPES)
+            .contains(&kind)
+    };
+    if !accepts(&policy.subject_token_types, request.subject_token_type) {
+        return Err(Refusal::request(
+            "token_type_not_accepted",
+            format!(
+                "this client may not exchange {} subject tokens",
+                request.subject_token_type.name()
+            ),
+        ));
+    }
+    if let Some((_, kind)) = &request.actor {
+        if !accepts(&policy.actor_token_types, *kind) {
+            return Err(Refusal::request(
+                "token_type_not_accepted",
+                format!("this client may not present {} actor tokens", kind.name()),
+            ));
+        }
+    }
+
+    let subject = validator.validate(
+        Role::Subject,
+        &request.subject_token,
+        request.subject_token_type,
+        call.subject_facts.as_ref(),
+    )?;
+    audit.subject = Some(subject.party());
+    audit.prior_actors.clone_from(&subject.act_chain);
+    let actor = match &request.actor {
+        None => None,
+        Some((token, kind)) => {
+            let facts = validator.validate(Role::Actor, token, *kind, call.actor_facts.as_ref())?;
+            audit.actor = Some(facts.party());
+            Some(facts)
+        }
+    };
+    if actor.is_none() {
+        // Without an actor token the exchanging client is the party acting.
+        audit.actor = Some(PartyRecord {
+            iss: None,
+            sub: None,
+            client_id: Some(client.id.to_owned()),
+        });
+    }
+
+    // TX-24: translation only from issuers this client may translate from.
+    for facts in std::iter::once(&subject).chain(actor.as_ref()) {
+        if facts.external
+            && !policy
+                .trusted_issuers
+                .as_ref()
+                .is_some_and(|list| list.contains(&facts.iss))
+        {
+            return Err(Refusal::request(
+                "issuer_not_allowed_for_client",
+                "this client may not exchange tokens from that issuer",
+            ));
+        }
+    }
+
+    // TX-26: holder binding, for the subject and the actor token alike.
+    check_holder(Role::Subject, &subject, client.id, policy)?;
+    if let Some(actor) = &actor {
+        check_holder(Role::Actor, actor, client.id, policy)?;
+        // TX-27: an actor acting for itself is not delegation.
+        if actor.iss == subject.iss && actor.sub == subject.sub {
+            return Err(Refusal::request(
+                "actor_equals_subject",
+                "the actor token and the subject token identify the same party",
+            ));
+        }
+    }
+
+    // TX-42: may_act names who may act; with no actor token, the client.
+    if let Some(may_act) = &subject.may_act {
+        let client_identity = client_identity(client.id, &settings.issuer);
+        let identity = actor
+            .as_ref()
+            .map(|a| &a.identity_claims)
+            .unwrap_or(&client_identity);
+        if !may_act_matches(may_act, identity) {
+            return Err(Refusal::request(
+                "may_act_mismatch",
+                "the subject token's may_act does not name the acting party",
+            ));
+        }
+    }
+
+    // TX-6: targets.
+    let (audiences, resources) = targets(&request, &client)?;
+    audit.audiences.clone_from(&audiences);
+    audit.resources.clone_from(&resources);
+    let effective = effective_policy(
+        policy,
+        &audiences,
+        &resources,
+        settings.max_act_depth as usize,
+    );
+
+    // TX-40, TX-41, TX-43: impersonation or delegation.
+    let delegation = actor.is_some();
+    if delegation && !effective.delegation {
+        return Err(Refusal::request(
+            "delegation_not_allowed",
+            "this client may not act for a subject with an actor token (delegation)",
+        ));
+    }
+    if !delegation && !effective.impersonation {
+        return Err(Refusal::request(
+            "impersonation_not_allowed",
+            "this client may not exchange a subject token without an actor token (impersonation)",
+        ));
+    }
+    let act = match &actor {
+        Some(actor) => Some(new_act(
+            actor,
+            client.id,
+            &settings.issuer,
+            subject.act.as_ref(),
+        )),
+        None => subject.act.clone(),
+    };
+    let depth = subject.act_chain.len() + usize::from(delegation);
+    if depth > effective.max_depth {
+        return Err(Refusal::request(
+            "delegation_too_deep",
+            format!(
+                "the act chain would be {depth} deep; at most {} allowed",
+                effective.max_depth
+            ),
+        ));
+    }
+
+    // TX-30 to TX-32, TX-55: scope.
+    let refresh_token = policy.refresh_tokens.unwrap_or(false);
+    let scopes = grant_scope(&request, &client, &subject, &effective, refresh_token)?;
+    let scope = scopes.join(" ");
+
+    // TX-51: never outlive the subject (nor the actor) token.
+    let expires_at = [
+        subject.exp,
+        actor.as_ref().and_then(|a| a.exp),
+        Some(
+            call.now
+                .saturating_add(i64::from(settings.max_lifetime_seconds)),
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+    .unwrap_or(call.now);
+    if expires_at <= call.now {
+        return Err(Refusal::request(
+            "token_expired",
+            "the presented tokens have expired",
+        ));
+    }
+
+    let user_id = if subject.external {
+        match &call.subject_user {
+            Some(user) if user.issuer == subject.iss && user.sub == subject.sub => {
+                user.user_id.clone()
+            }
+            _ => {
+                return Err(Refusal::request(
+                    "subject_not_linked",
+                    "the external subject is not linked to a local user",
+                ))
+            }
+        }
+    } else {
+        subject.sub.clone()
+    };
+
+    audit.decision = Verdict::Granted;
+    audit.granted_scope = Some(scope.clone());
+    let scope_changed = request.scope.as_ref() != Some(&scopes);
+    Ok(Grant {
+        subject: subject.sub.clone(),
+        subject_issuer: subject.iss.clone(),
+        user_id,
+        session_id: subject.session_id.clone(),
+        audiences,
+        resources,
+        scopes,
+        scope,
+        scope_changed,
+        act,
+        delegation,
+        expires_at,
+        issued_token_type: request.requested_token_type.uri(),
+        token_type: "Bearer",
+        refresh_token,
+        audit: audit.clone(),
+    })
+}
+
+fn check_holder(
+    role: Role,
+    facts: &TokenFacts,
+    client_id: &str,
+    policy: &ClientPolicy,
+) -> Result<(), Refusal> {
+    // External tokens are bound by their audience (checked at validation)
+    // and the per-client issuer allow-list (TX-24) instead.
+    if facts.external {
+        return Ok(());
+    }
+    let holder_ok = facts.holder.as_deref() == Some(client_id)
+        || facts.aud.iter().any(|a| a == client_id)
+        || match &policy.holder_binding {
+            None => false,
+            Some(HolderBinding::Keyword(_)) => true,
+            Some(HolderBinding::Clients { clients }) => {
+                facts.holder.as_ref().is_some_and(|h| clients.contains(h))
+            }
+        };
+    if holder_ok {
+        Ok(())
+    } else {
+        let name = match role {
+            Role::Subject => "subject_token",
+            Role::Actor => "actor_token",
+        };
+        Err(Refusal::request(
+            "token_holder_mismatch",
+            format!("{name} was not issued to this client"),
+        ))
+    }
+}
+
+fn client_identity(client_id: &str, issuer: &str) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("iss".into(), Value::String(issuer.to_owned()));
+    map.insert("sub".into(), Value::String(client_id.to_owned()));
+    map.insert("client_id".into(), Value::String(client_id.to_owned()));
+    map
+}
+
+/// TX-42: every member of `may_act` must equal the same member of the actor
+/// (RFC 8693 §4.4); an empty `may_act` names nobody.
+fn may_act_matches(may_act: &Map<String, Value>, identity: &Map<String, Value>) -> bool {
+    !may_act.is_empty()
+        && may_act
+            .iter()
+            .all(|(name, wanted)| identity.get(name) == Some(wanted))
+}
+
+/// TX-41: the new outermost actor, with the subject's chain nested inside
+/// unchanged (RFC 8693 §4.1: the newest actor is outermost).
+fn new_act(actor: &TokenFacts, client_id: &str, issuer: &str, prior: Option<&Value>) -> Value {
+    let mut act = Map::new();
+    act.insert("sub".into(), Value::String(actor.sub.clone()));
+    if actor.iss != issuer {
+        act.insert("iss".into(), Value::String(actor.iss.clone()));
+    }
+    // An external token's client_id/azp name the other issuer's clients,
+    // not ours: the exchanging client is the one acting here.
+    let acting_client = match &actor.holder {
+        Some(holder) if !actor.external => holder.as_str(),
+        _ => client_id,
+    };
+    act.insert("client_id".into(), Value::String(acting_client.to_owned()));
+    if let Some(prior) = prior {
+        act.insert("act".into(), prior.clone());
+    }
+    Value::Object(act)
+}
+
+/// TX-6: requested targets (or the client's defaults), each linked to the
+/// client and allowed by its policy.
+fn targets(
+    request: &ExchangeRequest,
+    client: &Client<'_>,
+) -> Result<(Vec<String>, Vec<String>), Refusal> {
+    let policy = client.policy;
+    let (audiences, resources) = if request.audiences.is_empty() && request.resources.is_empty() {
+        match &policy.default_targets {
+            Some(defaults) if !defaults.is_empty() => (defaults.clone(), Vec::new()),
+            _ => {
+                return Err(Refusal::new(
+                    ErrorCode::InvalidTarget,
+                    "no_target",
+                    "name the target with audience or resource; this client has no default",
+                ))
+            }
+        }
+    } else {
+        (request.audiences.clone(), request.resources.clone())
+    };
+    let listed = |t: &String| {
+        if policy.audiences.is_none() && policy.resources.is_none() {
+            return true;
+        }
+        [&policy.audiences, &policy.resources]
+            .into_iter()
+            .flatten()
+            .any(|list| list.contains(t))
+    };
+    for target in audiences.iter().chain(&resources) {
+        if !client.linked.contains(target) || !listed(target) {
+            return Err(Refusal::new(
+                ErrorCode::InvalidTarget,
+                "target_not_allowed",
+                format!("this client may not request tokens for {}", quote(target)),
+            ));
+        }
+    }
+    Ok((audiences, resources))
+}
+
+fn effective_policy(
+    policy: &ClientPolicy,
+    audiences: &[String],
+    resources: &[String],
+    max_act_depth: usize,
+) -> Effective {
+    let mut effective = Effective {
+        scope_ceiling: policy.scopes.clone(),
+        impersonation: policy.impersonation.unwrap_or(true),
+        delegation: policy.delegation.unwrap_or(true),
+        max_depth: policy
+            .max_delegation_depth
+            .map_or(max_act_depth, |d| (d as usize).min(max_act_depth)),
+    };
+    let Some(per_target) = &policy.targets else {
+        return effective;
+    };
+    for target in audiences.iter().chain(resources) {
+        let Some(t) = per_target.get(target) else {
+            continue;
+        };
+        if let Some(scopes) = &t.scopes {
+            effective.scope_ceiling = Some(match effective.scope_ceiling.take() {
+                None => scopes.clone(),
+                Some(ceiling) => ceiling.into_iter().filter(|s| scopes.contains(s)).collect(),
+            });
+        }
+        effective.impersonation &= t.impersonation.unwrap_or(true);
+        effective.delegation &= t.delegation.unwrap_or(true);
+        if let Some(d) = t.max_delegation_depth {
+            effective.max_depth = effective.max_depth.min(d as usize);
+        }
+    }
+    effective
+}
+
+/// TX-30 to TX-32: the grantable scope is the client's registered scope,
+/// under the policy ceiling, and (unless relaxed) within the subject's.
+fn grant_scope(
+    request: &ExchangeRequest,
+    client: &Client<'_>,
+    subject: &TokenFacts,
+    effective: &Effective,
+    refresh_token: bool,
+) -> Result<Vec<String>, Refusal> {
+    let relax = client.policy.relax_downscoping.unwrap_or(false);
+    let allowed = |s: &String| {
+        client.scopes.contains(s)
+            && effective.scope_ceiling.as_ref().is_none_or(|c| c.contains(s))
+            && (relax || subject.scopes.contains(s))
+            // offline_access asks for a refresh token; only when policy allows.
+            && (refresh_token || s != "offline_access")
+    };
+    match &request.scope {
+        Some(requested) => {
+            let refused: Vec<&str> = requested
+                .iter()
+                .filter(|s| !allowed(s))
+                .map(String::as_str)
+                .collect();
+            if refused.is_empty() {
+                Ok(requested.clone())
+            } else {
+                Err(Refusal::new(
+                    ErrorCode::InvalidScope,
+                    "scope_not_allowed",
+                    format!("scope {} may not be granted", quote(&refused.join(" "))),
+                ))
+            }
+        }
+        None => {
+            // Subject order first, then the client's own (when relaxed).
+            let mut out: Vec<String> = subject
+                .scopes
+                .iter()
+                .filter(|s| allowed(s))
+                .cloned()
+                .collect();
+            if relax {
+                for s in client.scopes {
+                    if allowed(s) && !out.contains(s) {
+                        out.push(s.clone());
+                    }
+                }
+            }
+            Ok(out)
+        }
+    }
+}

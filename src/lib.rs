@@ -1,0 +1,37 @@
+//! RFC 8693 OAuth 2.0 Token Exchange engine.
+//!
+//! The engine is pure and synchronous: it performs no I/O, reads no clock and
+//! keeps no global state. Everything it needs arrives as data (the token
+//! endpoint form, the client's policy, key sets, opaque-token facts and
+//! `now`), and everything it decides leaves as data (a tagged [`answer::Decision`]
+//! carrying the claims to issue or the OAuth error, plus the audit record).
+//!
+//! Behaviour numbers (`TX-n`) refer to the project's token-exchange behaviour
+//! list; RFC sections are cited where a rule comes from a specification.
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod answer;
+pub mod config;
+pub mod decide;
+pub mod engine;
+pub mod error;
+pub mod jose;
+pub mod json;
+pub mod request;
+pub mod token;
+#[cfg(feature = "wasm")]
+pub mod wasm;
+
+pub use answer::{AuditRecord, Decision};
+pub use config::{ClientInput, ClientPolicy, DecideCall, EngineSettings};
+pub use engine::Engine;
+pub use error::{ErrorCode, Refusal};

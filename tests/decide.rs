@@ -1,0 +1,1100 @@
+//! Decision tests, one or more per behaviour the engine owns (TX-n).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use better_auth_token_exchange::answer::Verdict;
+use better_auth_token_exchange::Decision;
+use common::*;
+use serde_json::{json, Value};
+
+fn user_token() -> String {
+    access_token("user-1", "bff", "read write", json!({}))
+}
+
+fn agent_token() -> String {
+    access_token("agent-7", "bff", "read", json!({}))
+}
+
+fn aud_a() -> [(&'static str, &'static str); 1] {
+    [("audience", API_A)]
+}
+
+#[test]
+fn tx10_unauthenticated_and_public_clients_get_invalid_client() {
+    for reason in [
+        "no_credentials",
+        "unknown_client",
+        "bad_credentials",
+        "public_client",
+    ] {
+        let c = json!({ "status": "unauthenticated", "clientId": "bff", "basic": true, "reason": reason });
+        let d = decide(form(&user_token(), AT, &aud_a()), c, json!({}));
+        assert_eq!(refused(&d).0, "invalid_client");
+        let Decision::Failure(f) = &d else {
+            unreachable!()
+        };
+        assert_eq!(f.status, 401);
+        assert!(
+            f.www_authenticate,
+            "Basic was used: WWW-Authenticate is due"
+        );
+    }
+    let c = json!({ "status": "unauthenticated", "basic": false, "reason": "bad_credentials" });
+    let Decision::Failure(f) = decide(form(&user_token(), AT, &aud_a()), c, json!({})) else {
+        panic!()
+    };
+    assert!(!f.www_authenticate);
+    // A client that authenticated with method `none` is public.
+    let mut c = client(json!({}));
+    c["authMethod"] = json!("none");
+    assert_eq!(
+        refused(&decide(form(&user_token(), AT, &aud_a()), c, json!({}))),
+        ("invalid_client", "public_client")
+    );
+}
+
+#[test]
+fn tx11_opt_in_and_grant_type_required() {
+    let mut c = client(json!({}));
+    c["allowedTokenExchange"] = json!(false);
+    assert_eq!(
+        refused(&decide(form(&user_token(), AT, &aud_a()), c, json!({}))),
+        ("unauthorized_client", "token_exchange_not_enabled")
+    );
+    let mut c = client(json!({}));
+    c.as_object_mut().unwrap().remove("allowedTokenExchange");
+    assert_eq!(
+        refused(&decide(form(&user_token(), AT, &aud_a()), c, json!({}))).0,
+        "unauthorized_client"
+    );
+    let mut c = client(json!({}));
+    c["grantTypes"] = json!(["authorization_code"]);
+    assert_eq!(
+        refused(&decide(form(&user_token(), AT, &aud_a()), c, json!({}))),
+        ("unauthorized_client", "grant_type_not_allowed")
+    );
+}
+
+#[test]
+fn tx12_disabled_client_refused_like_unknown() {
+    let mut c = client(json!({}));
+    c["disabled"] = json!(true);
+    let disabled = decide(form(&user_token(), AT, &aud_a()), c, json!({}));
+    let unknown = decide(
+        form(&user_token(), AT, &aud_a()),
+        json!({ "status": "unauthenticated", "clientId": "bff", "basic": false, "reason": "unknown_client" }),
+        json!({}),
+    );
+    let (Decision::Failure(a), Decision::Failure(b)) = (&disabled, &unknown) else {
+        panic!()
+    };
+    assert_eq!(
+        (a.error, a.reason, &a.description),
+        (b.error, b.reason, &b.description)
+    );
+}
+
+#[test]
+fn tx1_tx2_request_errors_come_after_client_checks() {
+    let f: Vec<_> = form(&user_token(), AT, &aud_a())
+        .into_iter()
+        .filter(|(k, _)| k != "subject_token")
+        .collect();
+    assert_eq!(
+        refused(&decide(f, client(json!({})), json!({}))),
+        ("invalid_request", "missing_parameter")
+    );
+}
+
+#[test]
+fn tx20_signature_time_and_issuer_checks() {
+    // Tampered payload: signature no longer verifies.
+    let token = user_token();
+    let parts: Vec<&str> = token.split('.').collect();
+    let other = access_token("user-2", "bff", "read write", json!({}));
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        other.split('.').nth(1).unwrap(),
+        parts[2]
+    );
+    assert_eq!(
+        refused(&decide(
+            form(&forged, AT, &aud_a()),
+            client(json!({})),
+            json!({})
+        )),
+        ("invalid_request", "bad_signature")
+    );
+
+    let cases = [
+        (json!({"exp": NOW - 31}), "token_expired"),
+        (json!({"exp": null}), "missing_claim"),
+        (json!({"exp": "soon"}), "invalid_claim"),
+        (json!({"nbf": NOW + 31}), "token_not_yet_valid"),
+        (json!({"iat": NOW + 3600}), "token_issued_in_future"),
+        (json!({"sub": null}), "missing_claim"),
+    ];
+    for (extra, reason) in cases {
+        let t = access_token("user-1", "bff", "read", extra.clone());
+        assert_eq!(
+            refused(&decide(
+                form(&t, AT, &aud_a()),
+                client(json!({})),
+                json!({})
+            )),
+            ("invalid_request", reason),
+            "{extra}"
+        );
+    }
+    // Within leeway (30 s): still accepted.
+    let t = access_token(
+        "user-1",
+        "bff",
+        "read",
+        json!({"exp": NOW - 10, "nbf": NOW + 10}),
+    );
+    let g = decide(form(&t, AT, &aud_a()), client(json!({})), json!({}));
+    // An expiry already past (inside leeway) still cannot be issued (TX-51).
+    assert_eq!(refused(&g), ("invalid_request", "token_expired"));
+    let t = access_token(
+        "user-1",
+        "bff",
+        "read",
+        json!({"nbf": NOW + 10, "iat": NOW + 10}),
+    );
+    granted(&decide(
+        form(&t, AT, &aud_a()),
+        client(json!({})),
+        json!({}),
+    ));
+
+    // Unknown issuer, and our issuer signed with a different key.
+    let t = sign(
+        &own_key(),
+        &json!({"alg":"EdDSA","kid":"own-1","typ":"at+jwt"}),
+        &json!({"iss":"https://evil.example","sub":"u","exp":NOW+60,"client_id":"bff"}),
+    );
+    assert_eq!(
+        refused(&decide(
+            form(&t, AT, &aud_a()),
+            client(json!({})),
+            json!({})
+        )),
+        ("invalid_request", "untrusted_issuer")
+    );
+    let t = sign(
+        &external_key(),
+        &json!({"alg":"EdDSA","kid":"own-1","typ":"at+jwt"}),
+        &json!({"iss":ISSUER,"sub":"u","exp":NOW+60,"client_id":"bff"}),
+    );
+    assert_eq!(
+        refused(&decide(
+            form(&t, AT, &aud_a()),
+            client(json!({})),
+            json!({})
+        )),
+        ("invalid_request", "bad_signature")
+    );
+}
+
+#[test]
+fn tx20_descriptions_leak_no_token_contents() {
+    let t = access_token("secret-user-name", "bff", "read", json!({"exp": NOW - 100}));
+    let Decision::Failure(f) = decide(form(&t, AT, &aud_a()), client(json!({})), json!({})) else {
+        panic!()
+    };
+    assert!(!f.description.contains("secret-user-name"));
+    assert!(!f.description.contains(&t[..20]));
+}
+
+#[test]
+fn tx21_opaque_tokens_validated_by_lookup() {
+    let facts = json!({"active": true, "tokenType": "access_token", "sub": "user-1", "clientId": "bff",
+        "scope": "read", "exp": NOW + 300, "sessionId": "s-1"});
+    let g = decide(
+        form("opaque-abc", AT, &aud_a()),
+        client(json!({})),
+        json!({"subjectFacts": facts.clone()}),
+    );
+    let g = granted(&g);
+    assert_eq!(
+        (g.subject.as_str(), g.session_id.as_deref(), g.expires_at),
+        ("user-1", Some("s-1"), NOW + 300)
+    );
+    for (change, reason) in [
+        (json!({"active": false}), "token_inactive"),
+        (json!({"exp": NOW}), "token_expired"),
+        (json!({"tokenType": "refresh_token"}), "token_type_mismatch"),
+    ] {
+        let mut f = facts.clone();
+        merge(&mut f, change);
+        let d = decide(
+            form("opaque-abc", AT, &aud_a()),
+            client(json!({})),
+            json!({"subjectFacts": f}),
+        );
+        assert_eq!(refused(&d), ("invalid_request", reason));
+    }
+    // No lookup result at all: inactive.
+    assert_eq!(
+        refused(&decide(
+            form("opaque-abc", AT, &aud_a()),
+            client(json!({})),
+            json!({})
+        ))
+        .1,
+        "token_inactive"
+    );
+    // Refresh tokens must be enabled per client before they are accepted.
+    let rt = json!({"active": true, "tokenType": "refresh_token", "sub": "user-1", "clientId": "bff", "scope": "read"});
+    let d = decide(
+        form("opaque-rt", RT, &aud_a()),
+        client(json!({})),
+        json!({"subjectFacts": rt.clone()}),
+    );
+    assert_eq!(refused(&d).1, "token_type_not_accepted");
+    let d = decide(
+        form("opaque-rt", RT, &aud_a()),
+        client(json!({"subjectTokenTypes": ["refresh_token"]})),
+        json!({"subjectFacts": rt}),
+    );
+    granted(&d);
+}
+
+#[test]
+fn tx22_alg_none_and_hmac_refused() {
+    let claims = json!({"iss": ISSUER, "sub": "u", "exp": NOW + 60, "client_id": "bff"});
+    let none = format!(
+        "{}.{}.",
+        b64(&json!({"alg":"none","typ":"at+jwt"})),
+        b64(&claims)
+    );
+    assert_eq!(
+        refused(&decide(
+            form(&none, AT, &aud_a()),
+            client(json!({})),
+            json!({})
+        ))
+        .1,
+        "unsupported_algorithm"
+    );
+    let hs = format!(
+        "{}.{}.AAAA",
+        b64(&json!({"alg":"HS256","typ":"at+jwt"})),
+        b64(&claims)
+    );
+    assert_eq!(
+        refused(&decide(
+            form(&hs, AT, &aud_a()),
+            client(json!({})),
+            json!({})
+        ))
+        .1,
+        "unsupported_algorithm"
+    );
+    let crit = sign(
+        &own_key(),
+        &json!({"alg":"EdDSA","kid":"own-1","typ":"at+jwt","crit":["exp"],"exp":1}),
+        &claims,
+    );
+    assert_eq!(
+        refused(&decide(
+            form(&crit, AT, &aud_a()),
+            client(json!({})),
+            json!({})
+        ))
+        .1,
+        "unsupported_critical_header"
+    );
+    // An embedded key is never imported: signed by an attacker, it fails.
+    let attacker = ed25519_dalek::SigningKey::from_bytes(&[1u8; 32]);
+    let embedded = sign(
+        &attacker,
+        &json!({"alg":"EdDSA","typ":"at+jwt","jwk": jwk(&attacker, "x")}),
+        &claims,
+    );
+    assert_eq!(
+        refused(&decide(
+            form(&embedded, AT, &aud_a()),
+            client(json!({})),
+            json!({})
+        ))
+        .1,
+        "bad_signature"
+    );
+}
+
+#[test]
+fn tx23_explicit_typing() {
+    // An ID token presented as an access token.
+    let id = sign(
+        &own_key(),
+        &json!({"alg":"EdDSA","kid":"own-1","typ":"JWT"}),
+        &json!({"iss":ISSUER,"sub":"user-1","aud":"bff","exp":NOW+60,"iat":NOW}),
+    );
+    assert_eq!(
+        refused(&decide(
+            form(&id, AT, &aud_a()),
+            client(json!({})),
+            json!({})
+        )),
+        ("invalid_request", "token_type_mismatch")
+    );
+    // ... and accepted as what it is.
+    let g = decide(
+        form(&id, IDT, &aud_a()),
+        client(json!({"relaxDownscoping": true})),
+        json!({}),
+    );
+    assert_eq!(granted(&g).subject, "user-1");
+    // An access token presented as an ID token.
+    assert_eq!(
+        refused(&decide(
+            form(&user_token(), IDT, &aud_a()),
+            client(json!({})),
+            json!({})
+        )),
+        ("invalid_request", "token_type_mismatch")
+    );
+    // A JWT is never a refresh token; an opaque string is never an ID token.
+    assert_eq!(
+        refused(&decide(
+            form(&user_token(), RT, &aud_a()),
+            client(json!({"subjectTokenTypes":["refresh_token"]})),
+            json!({})
+        ))
+        .1,
+        "token_type_mismatch"
+    );
+    assert_eq!(
+        refused(&decide(
+            form("opaque", IDT, &aud_a()),
+            client(json!({})),
+            json!({})
+        ))
+        .1,
+        "malformed_token"
+    );
+}
+
+fn external_token(claims: Value) -> String {
+    let mut c =
+        json!({"iss": EXTERNAL, "sub": "ext-user", "aud": ISSUER, "exp": NOW + 600, "iat": NOW});
+    merge(&mut c, claims);
+    sign(&external_key(), &json!({"alg":"EdDSA","kid":"ext-1"}), &c)
+}
+
+#[test]
+fn tx24_translation_needs_issuer_allowed_for_client_and_linked_user() {
+    let t = external_token(json!({}));
+    let d = decide(
+        form(&t, JWT, &aud_a()),
+        client(json!({"relaxDownscoping": true})),
+        json!({}),
+    );
+    assert_eq!(
+        refused(&d),
+        ("invalid_request", "issuer_not_allowed_for_client")
+    );
+    let policy = json!({"trustedIssuers": [EXTERNAL], "relaxDownscoping": true});
+    let d = decide(form(&t, JWT, &aud_a()), client(policy.clone()), json!({}));
+    assert_eq!(refused(&d).1, "subject_not_linked");
+    let user = json!({"subjectUser": {"issuer": EXTERNAL, "sub": "ext-user", "userId": "local-9"}});
+    let g = decide(
+        form(&t, JWT, &aud_a()),
+        client(policy.clone()),
+        user.clone(),
+    );
+    let g = granted(&g);
+    assert_eq!(
+        (
+            g.user_id.as_str(),
+            g.subject.as_str(),
+            g.subject_issuer.as_str()
+        ),
+        ("local-9", "ext-user", EXTERNAL)
+    );
+    // A mapping for another subject does not count.
+    let wrong =
+        json!({"subjectUser": {"issuer": EXTERNAL, "sub": "someone-else", "userId": "local-9"}});
+    assert_eq!(
+        refused(&decide(
+            form(&t, JWT, &aud_a()),
+            client(policy.clone()),
+            wrong
+        ))
+        .1,
+        "subject_not_linked"
+    );
+    // Not meant for this server.
+    let t = external_token(json!({"aud": "https://other.example"}));
+    assert_eq!(
+        refused(&decide(
+            form(&t, JWT, &aud_a()),
+            client(policy.clone()),
+            user.clone()
+        ))
+        .1,
+        "audience_mismatch"
+    );
+    // A trusted issuer's kid on a token signed by someone else.
+    let forged = sign(
+        &own_key(),
+        &json!({"alg":"EdDSA","kid":"ext-1"}),
+        &json!({"iss": EXTERNAL, "sub": "ext-user", "aud": ISSUER, "exp": NOW + 600}),
+    );
+    assert_eq!(
+        refused(&decide(form(&forged, JWT, &aud_a()), client(policy), user)).1,
+        "bad_signature"
+    );
+}
+
+#[test]
+fn tx25_act_chain_depth_and_json_depth_bounded() {
+    let mut act = json!({"sub": "a0"});
+    for i in 1..6 {
+        act = json!({"sub": format!("a{i}"), "act": act});
+    }
+    let t = access_token("user-1", "bff", "read", json!({"act": act}));
+    assert_eq!(
+        refused(&decide(
+            form(&t, AT, &aud_a()),
+            client(json!({})),
+            json!({})
+        ))
+        .1,
+        "act_chain_too_deep"
+    );
+    let mut deep = json!(1);
+    for _ in 0..40 {
+        deep = json!([deep]);
+    }
+    let t = access_token("user-1", "bff", "read", json!({"x": deep}));
+    assert_eq!(
+        refused(&decide(
+            form(&t, AT, &aud_a()),
+            client(json!({})),
+            json!({})
+        ))
+        .1,
+        "json_too_deep"
+    );
+    let big = "a".repeat(17_000);
+    assert_eq!(
+        refused(&decide(
+            form(&big, AT, &aud_a()),
+            client(json!({})),
+            json!({})
+        ))
+        .1,
+        "token_too_large"
+    );
+}
+
+#[test]
+fn tx26_holder_binding() {
+    let other = access_token("user-1", "other-client", "read", json!({}));
+    assert_eq!(
+        refused(&decide(
+            form(&other, AT, &aud_a()),
+            client(json!({})),
+            json!({})
+        )),
+        ("invalid_request", "token_holder_mismatch")
+    );
+    // Named in aud: a resource server passing the user on.
+    let via_aud = access_token(
+        "user-1",
+        "other-client",
+        "read",
+        json!({"aud": ["bff", API_A]}),
+    );
+    granted(&decide(
+        form(&via_aud, AT, &aud_a()),
+        client(json!({})),
+        json!({}),
+    ));
+    // Widened per client, explicitly.
+    granted(&decide(
+        form(&other, AT, &aud_a()),
+        client(json!({"holderBinding": {"clients": ["other-client"]}})),
+        json!({}),
+    ));
+    granted(&decide(
+        form(&other, AT, &aud_a()),
+        client(json!({"holderBinding": "any"})),
+        json!({}),
+    ));
+    assert_eq!(
+        refused(&decide(
+            form(&other, AT, &aud_a()),
+            client(json!({"holderBinding": {"clients": ["third"]}})),
+            json!({})
+        ))
+        .1,
+        "token_holder_mismatch"
+    );
+    // Without client_id: azp, then a single aud. ID tokens alike.
+    let id_other = sign(
+        &own_key(),
+        &json!({"alg":"EdDSA","kid":"own-1"}),
+        &json!({"iss":ISSUER,"sub":"user-1","aud":"other-client","exp":NOW+60}),
+    );
+    assert_eq!(
+        refused(&decide(
+            form(&id_other, IDT, &aud_a()),
+            client(json!({})),
+            json!({})
+        ))
+        .1,
+        "token_holder_mismatch"
+    );
+    let id_azp = sign(
+        &own_key(),
+        &json!({"alg":"EdDSA","kid":"own-1"}),
+        &json!({"iss":ISSUER,"sub":"user-1","aud":["x","y"],"azp":"bff","exp":NOW+60}),
+    );
+    granted(&decide(
+        form(&id_azp, IDT, &aud_a()),
+        client(json!({})),
+        json!({}),
+    ));
+    // The actor token is bound the same way.
+    let foreign_actor = access_token("agent-7", "other-client", "read", json!({}));
+    let d = decide(
+        form(
+            &user_token(),
+            AT,
+            &[
+                ("audience", API_A),
+                ("actor_token", &foreign_actor),
+                ("actor_token_type", AT),
+            ],
+        ),
+        client(json!({})),
+        json!({}),
+    );
+    assert_eq!(refused(&d).1, "token_holder_mismatch");
+}
+
+#[test]
+fn tx27_actor_must_differ_from_subject() {
+    let d = decide(
+        form(
+            &user_token(),
+            AT,
+            &[
+                ("audience", API_A),
+                ("actor_token", &user_token()),
+                ("actor_token_type", AT),
+            ],
+        ),
+        client(json!({})),
+        json!({}),
+    );
+    assert_eq!(refused(&d), ("invalid_request", "actor_equals_subject"));
+}
+
+#[test]
+fn tx30_tx31_tx32_scope_narrowing() {
+    // No scope: widest allowed = client ∩ subject.
+    let g = decide(
+        form(&user_token(), AT, &aud_a()),
+        client(json!({})),
+        json!({}),
+    );
+    let g = granted(&g);
+    assert_eq!(g.scopes, vec!["read", "write"]);
+    assert!(
+        g.scope_changed,
+        "no scope was requested: the response names it"
+    );
+    // Exactly what was asked.
+    let g = decide(
+        form(&user_token(), AT, &[("audience", API_A), ("scope", "read")]),
+        client(json!({})),
+        json!({}),
+    );
+    assert_eq!(
+        (granted(&g).scope.as_str(), granted(&g).scope_changed),
+        ("read", false)
+    );
+    // Beyond the subject token (TX-31): refused, never widened.
+    let d = decide(
+        form(
+            &user_token(),
+            AT,
+            &[("audience", API_A), ("scope", "read admin")],
+        ),
+        client(json!({})),
+        json!({}),
+    );
+    assert_eq!(refused(&d), ("invalid_scope", "scope_not_allowed"));
+    // Beyond the client's registration (TX-30), even if the subject has it.
+    let t = access_token("user-1", "bff", "read superuser", json!({}));
+    let d = decide(
+        form(&t, AT, &[("audience", API_A), ("scope", "superuser")]),
+        client(json!({})),
+        json!({}),
+    );
+    assert_eq!(refused(&d).0, "invalid_scope");
+    let g = decide(form(&t, AT, &aud_a()), client(json!({})), json!({}));
+    assert_eq!(granted(&g).scopes, vec!["read"]);
+    // Relaxed downscoping: only scopes the client itself holds.
+    let g = decide(
+        form(
+            &user_token(),
+            AT,
+            &[("audience", API_A), ("scope", "read admin")],
+        ),
+        client(json!({"relaxDownscoping": true})),
+        json!({}),
+    );
+    assert_eq!(granted(&g).scopes, vec!["read", "admin"]);
+    let d = decide(
+        form(&t, AT, &[("audience", API_A), ("scope", "superuser")]),
+        client(json!({"relaxDownscoping": true})),
+        json!({}),
+    );
+    assert_eq!(refused(&d).0, "invalid_scope");
+    // Policy ceiling.
+    let g = decide(
+        form(&user_token(), AT, &aud_a()),
+        client(json!({"scopes": ["read"]})),
+        json!({}),
+    );
+    assert_eq!(granted(&g).scopes, vec!["read"]);
+}
+
+#[test]
+fn tx40_impersonation_keeps_subject_and_existing_act() {
+    let g = decide(
+        form(&user_token(), AT, &aud_a()),
+        client(json!({})),
+        json!({}),
+    );
+    let g = granted(&g);
+    assert_eq!(
+        (
+            g.subject.as_str(),
+            g.user_id.as_str(),
+            g.act.as_ref(),
+            g.delegation
+        ),
+        ("user-1", "user-1", None, false)
+    );
+    let prior = json!({"sub": "earlier-agent", "client_id": "x"});
+    let t = access_token("user-1", "bff", "read", json!({"act": prior.clone()}));
+    let g = decide(form(&t, AT, &aud_a()), client(json!({})), json!({}));
+    assert_eq!(granted(&g).act.as_ref(), Some(&prior));
+}
+
+#[test]
+fn tx41_tx44_delegation_nests_prior_chain_newest_outermost() {
+    let prior = json!({"sub": "hop-1", "client_id": "c1", "act": {"sub": "hop-0"}});
+    let subject = access_token("user-1", "bff", "read write", json!({"act": prior.clone()}));
+    let d = decide(
+        form(
+            &subject,
+            AT,
+            &[
+                ("audience", API_A),
+                ("actor_token", &agent_token()),
+                ("actor_token_type", AT),
+            ],
+        ),
+        client(json!({})),
+        json!({}),
+    );
+    let g = granted(&d);
+    assert_eq!(g.subject, "user-1");
+    assert!(g.delegation);
+    assert_eq!(
+        g.act,
+        Some(json!({"sub": "agent-7", "client_id": "bff", "act": prior}))
+    );
+    // The audit keeps the prior chain, outermost first.
+    let subs: Vec<_> = g
+        .audit
+        .prior_actors
+        .iter()
+        .map(|p| p.sub.clone().unwrap())
+        .collect();
+    assert_eq!(subs, vec!["hop-1", "hop-0"]);
+    // An external actor carries its iss.
+    let ext_actor = external_token(json!({"sub": "ext-agent"}));
+    let d = decide(
+        form(
+            &user_token(),
+            AT,
+            &[
+                ("audience", API_A),
+                ("actor_token", &ext_actor),
+                ("actor_token_type", JWT),
+            ],
+        ),
+        client(json!({"trustedIssuers": [EXTERNAL]})),
+        json!({}),
+    );
+    assert_eq!(
+        granted(&d).act,
+        Some(json!({"sub": "ext-agent", "iss": EXTERNAL, "client_id": "bff"}))
+    );
+}
+
+#[test]
+fn tx42_may_act_must_name_the_actor() {
+    let subject =
+        |may_act: Value| access_token("user-1", "bff", "read", json!({"may_act": may_act}));
+    let with_actor = |s: &str| {
+        form(
+            s,
+            AT,
+            &[
+                ("audience", API_A),
+                ("actor_token", &agent_token()),
+                ("actor_token_type", AT),
+            ],
+        )
+    };
+    granted(&decide(
+        with_actor(&subject(json!({"sub": "agent-7"}))),
+        client(json!({})),
+        json!({}),
+    ));
+    granted(&decide(
+        with_actor(&subject(
+            json!({"sub": "agent-7", "iss": ISSUER, "client_id": "bff"}),
+        )),
+        client(json!({})),
+        json!({}),
+    ));
+    for bad in [
+        json!({"sub": "someone-else"}),
+        json!({"sub": "agent-7", "iss": EXTERNAL}),
+        json!({"sub": "agent-7", "email": "a@b"}),
+        json!({}),
+    ] {
+        let d = decide(
+            with_actor(&subject(bad.clone())),
+            client(json!({})),
+            json!({}),
+        );
+        assert_eq!(
+            refused(&d),
+            ("invalid_request", "may_act_mismatch"),
+            "{bad}"
+        );
+        assert_eq!(d.audit().decision, Verdict::Refused);
+        assert_eq!(d.audit().reason, Some("may_act_mismatch"));
+    }
+    // Without an actor token, may_act must name the client.
+    granted(&decide(
+        form(&subject(json!({"sub": "bff"})), AT, &aud_a()),
+        client(json!({})),
+        json!({}),
+    ));
+    assert_eq!(
+        refused(&decide(
+            form(&subject(json!({"sub": "agent-7"})), AT, &aud_a()),
+            client(json!({})),
+            json!({})
+        ))
+        .1,
+        "may_act_mismatch"
+    );
+}
+
+#[test]
+fn tx43_tx45_impersonation_delegation_limits_per_client_and_target() {
+    let deleg = |s: &str| {
+        form(
+            s,
+            AT,
+            &[
+                ("audience", API_A),
+                ("actor_token", &agent_token()),
+                ("actor_token_type", AT),
+            ],
+        )
+    };
+    assert_eq!(
+        refused(&decide(
+            form(&user_token(), AT, &aud_a()),
+            client(json!({"impersonation": false})),
+            json!({})
+        ))
+        .1,
+        "impersonation_not_allowed"
+    );
+    granted(&decide(
+        deleg(&user_token()),
+        client(json!({"impersonation": false})),
+        json!({}),
+    ));
+    assert_eq!(
+        refused(&decide(
+            deleg(&user_token()),
+            client(json!({"delegation": false})),
+            json!({})
+        ))
+        .1,
+        "delegation_not_allowed"
+    );
+    // Per target: API B forbids impersonation and caps scope.
+    let policy = json!({"targets": {API_B: {"impersonation": false}, API_A: {"scopes": ["read"]}}});
+    granted(&decide(
+        form(&user_token(), AT, &aud_a()),
+        client(policy.clone()),
+        json!({}),
+    ));
+    assert_eq!(
+        granted(&decide(
+            form(&user_token(), AT, &aud_a()),
+            client(policy.clone()),
+            json!({})
+        ))
+        .scopes,
+        vec!["read"]
+    );
+    assert_eq!(
+        refused(&decide(
+            form(
+                &user_token(),
+                AT,
+                &[("audience", API_A), ("resource", API_B)]
+            ),
+            client(policy),
+            json!({})
+        ))
+        .1,
+        "impersonation_not_allowed"
+    );
+    // Accepted token types per client.
+    let d = decide(
+        form(&user_token(), AT, &aud_a()),
+        client(json!({"subjectTokenTypes": ["id_token"]})),
+        json!({}),
+    );
+    assert_eq!(refused(&d).1, "token_type_not_accepted");
+    // Depth: a chain of one plus this hop is two.
+    let t = access_token("user-1", "bff", "read", json!({"act": {"sub": "hop-1"}}));
+    assert_eq!(
+        refused(&decide(
+            deleg(&t),
+            client(json!({"maxDelegationDepth": 1})),
+            json!({})
+        ))
+        .1,
+        "delegation_too_deep"
+    );
+    granted(&decide(
+        deleg(&t),
+        client(json!({"maxDelegationDepth": 2})),
+        json!({}),
+    ));
+}
+
+#[test]
+fn tx6_targets_union_and_refusals() {
+    let g = decide(
+        form(
+            &user_token(),
+            AT,
+            &[
+                ("audience", API_A),
+                ("resource", API_B),
+                ("audience", API_A),
+            ],
+        ),
+        client(json!({})),
+        json!({}),
+    );
+    let g = granted(&g);
+    assert_eq!(
+        (g.audiences.clone(), g.resources.clone()),
+        (vec![API_A.to_owned()], vec![API_B.to_owned()])
+    );
+    let d = decide(
+        form(
+            &user_token(),
+            AT,
+            &[("audience", "https://not-linked.example")],
+        ),
+        client(json!({})),
+        json!({}),
+    );
+    assert_eq!(refused(&d), ("invalid_target", "target_not_allowed"));
+    let d = decide(
+        form(&user_token(), AT, &[("resource", API_B)]),
+        client(json!({"audiences": [API_A]})),
+        json!({}),
+    );
+    assert_eq!(refused(&d).1, "target_not_allowed");
+    let d = decide(form(&user_token(), AT, &[]), client(json!({})), json!({}));
+    assert_eq!(refused(&d), ("invalid_target", "no_target"));
+    let g = decide(
+        form(&user_token(), AT, &[]),
+        client(json!({"defaultTargets": [API_B]})),
+        json!({}),
+    );
+    assert_eq!(granted(&g).audiences, vec![API_B]);
+}
+
+#[test]
+fn tx50_tx55_response_facts_and_refresh_policy() {
+    let g = decide(
+        form(&user_token(), AT, &aud_a()),
+        client(json!({})),
+        json!({}),
+    );
+    let g = granted(&g);
+    assert_eq!(
+        (g.issued_token_type, g.token_type, g.refresh_token),
+        (AT, "Bearer", false)
+    );
+    // offline_access only when refresh tokens are allowed.
+    let t = access_token("user-1", "bff", "read offline_access", json!({}));
+    let d = decide(
+        form(
+            &t,
+            AT,
+            &[("audience", API_A), ("scope", "read offline_access")],
+        ),
+        client(json!({})),
+        json!({}),
+    );
+    assert_eq!(refused(&d).0, "invalid_scope");
+    let g = decide(
+        form(
+            &t,
+            AT,
+            &[("audience", API_A), ("scope", "read offline_access")],
+        ),
+        client(json!({"refreshTokens": true})),
+        json!({}),
+    );
+    assert!(granted(&g).refresh_token);
+}
+
+#[test]
+fn tx51_expiry_capped_by_subject_actor_and_lifetime() {
+    let t = access_token("user-1", "bff", "read", json!({"exp": NOW + 120}));
+    assert_eq!(
+        granted(&decide(
+            form(&t, AT, &aud_a()),
+            client(json!({})),
+            json!({})
+        ))
+        .expires_at,
+        NOW + 120
+    );
+    let actor = access_token("agent-7", "bff", "read", json!({"exp": NOW + 60}));
+    let d = decide(
+        form(
+            &t,
+            AT,
+            &[
+                ("audience", API_A),
+                ("actor_token", &actor),
+                ("actor_token_type", AT),
+            ],
+        ),
+        client(json!({})),
+        json!({}),
+    );
+    assert_eq!(granted(&d).expires_at, NOW + 60);
+    let long = access_token("user-1", "bff", "read", json!({"exp": NOW + 100_000}));
+    assert_eq!(
+        granted(&decide(
+            form(&long, AT, &aud_a()),
+            client(json!({})),
+            json!({})
+        ))
+        .expires_at,
+        NOW + 3600
+    );
+}
+
+#[test]
+fn tx60_every_attempt_has_one_audit_record_without_token_values() {
+    let token = user_token();
+    let d = decide(
+        form(&token, AT, &[("audience", API_A), ("scope", "read")]),
+        client(json!({})),
+        json!({}),
+    );
+    let a = d.audit();
+    assert_eq!(
+        (a.decision, a.client_id.as_deref(), a.time),
+        (Verdict::Granted, Some("bff"), NOW)
+    );
+    assert_eq!(a.subject.as_ref().unwrap().sub.as_deref(), Some("user-1"));
+    assert_eq!(
+        (a.requested_scope.as_deref(), a.granted_scope.as_deref()),
+        (Some("read"), Some("read"))
+    );
+    let text = serde_json::to_string(a).unwrap();
+    assert!(!text.contains(&token[..30]), "no token value in the record");
+    // Refusals carry their reason.
+    let d = decide(
+        form(&token, AT, &[("audience", "https://nope.example")]),
+        client(json!({})),
+        json!({}),
+    );
+    let a = d.audit();
+    assert_eq!(
+        (a.decision, a.reason, a.granted_scope.as_deref()),
+        (Verdict::Refused, Some("target_not_allowed"), None)
+    );
+    assert_eq!(a.audiences, vec!["https://nope.example"]);
+}
+
+#[test]
+fn tx70_failures_serialise_as_tagged_data() {
+    let d = decide(
+        form(&user_token(), AT, &[("audience", "https://nope.example")]),
+        client(json!({})),
+        json!({}),
+    );
+    let v = serde_json::to_value(&d).unwrap();
+    assert_eq!(v["type"], "failure");
+    assert_eq!(v["error"], "invalid_target");
+    assert_eq!(v["status"], 400);
+    assert_eq!(v["audit"]["decision"], "refused");
+    let g = serde_json::to_value(decide(
+        form(&user_token(), AT, &aud_a()),
+        client(json!({})),
+        json!({}),
+    ))
+    .unwrap();
+    assert_eq!(g["type"], "success");
+    assert_eq!(g["issuedTokenType"], AT);
+    assert!(g["expiresAt"].is_i64());
+}
+
+#[test]
+fn inspect_hints_issuer_and_kid_without_verifying() {
+    let e = engine();
+    let f = form(
+        &user_token(),
+        AT,
+        &[("actor_token", "opaque-x"), ("actor_token_type", AT)],
+    );
+    let i = serde_json::to_value(e.inspect(&f)).unwrap();
+    assert_eq!(
+        i["subject"],
+        json!({"format": "jwt", "issuer": ISSUER, "keyId": "own-1", "algorithm": "EdDSA", "subject": "user-1"})
+    );
+    assert_eq!(i["actor"], json!({"format": "opaque"}));
+    assert!(e.has_key(ISSUER, Some("own-1")));
+    assert!(!e.has_key(ISSUER, Some("rotated")));
+    assert!(!e.has_key("https://evil.example", None));
+}
