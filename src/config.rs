@@ -240,9 +240,11 @@ pub enum ClientInput {
         /// The opt-in flag (TX-11).
         #[serde(default)]
         allowed_token_exchange: bool,
-        /// Token-exchange policy from the client's metadata.
+        /// Token-exchange policy from the client's metadata, kept as JSON
+        /// here so that a malformed policy is refused with its own reason
+        /// rather than failing the whole call.
         #[serde(default)]
-        policy: Option<ClientPolicy>,
+        policy: Option<serde_json::Value>,
     },
     /// Authentication failed or was not attempted.
     #[serde(rename_all = "camelCase")]

@@ -8,6 +8,7 @@ use crate::config::{
 use crate::error::{quote, ErrorCode, Refusal};
 use crate::request::{ExchangeRequest, TokenType, GRANT_TYPE};
 use crate::token::{Role, TokenFacts, Validator};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// The client after TX-10 to TX-12.
@@ -15,7 +16,7 @@ struct Client<'a> {
     id: &'a str,
     scopes: &'a [String],
     linked: &'a [String],
-    policy: &'a ClientPolicy,
+    policy: ClientPolicy,
 }
 
 /// Policy effective for one request: the client's, narrowed by every
@@ -39,23 +40,6 @@ pub fn decide(validator: &Validator<'_>, call: &DecideCall) -> Decision {
         Err(refusal) => Decision::Failure(Box::new(Failure::from_refusal(refusal, audit, basic))),
     }
 }
-
-static NO_POLICY: ClientPolicy = ClientPolicy {
-    audiences: None,
-    resources: None,
-    default_targets: None,
-    scopes: None,
-    impersonation: None,
-    delegation: None,
-    subject_token_types: None,
-    actor_token_types: None,
-    trusted_issuers: None,
-    max_delegation_depth: None,
-    refresh_tokens: None,
-    holder_binding: None,
-    relax_downscoping: None,
-    targets: None,
-};
 
 /// TX-10, TX-11, TX-12: confidential, authenticated, enabled, opted in.
 fn check_client(input: &ClientInput) -> Result<Client<'_>, Refusal> {
@@ -123,7 +107,16 @@ fn check_client(input: &ClientInput) -> Result<Client<'_>, Refusal> {
                 id: client_id,
                 scopes,
                 linked: linked_resources,
-                policy: policy.as_ref().unwrap_or(&NO_POLICY),
+                policy: match policy {
+                    None | Some(Value::Null) => ClientPolicy::default(),
+                    Some(value) => ClientPolicy::deserialize(value).map_err(|e| {
+                        Refusal::new(
+                            ErrorCode::ServerError,
+                            "invalid_client_policy",
+                            format!("the client's token-exchange policy is invalid: {e}"),
+                        )
+                    })?,
+                },
             })
         }
     }
@@ -144,7 +137,7 @@ fn run(
     audit.resources.clone_from(&request.resources);
     audit.requested_scope = request.scope.as_ref().map(|s| s.join(" "));
     audit.delegation = request.actor.is_some();
-    let policy = client.policy;
+    let policy = &client.policy;
 
     // TX-45: accepted token types, before any token is read.
     let accepts = |list: &Option<Vec<TokenType>>, kind: TokenType| {
@@ -425,7 +418,7 @@ fn targets(
     request: &ExchangeRequest,
     client: &Client<'_>,
 ) -> Result<(Vec<String>, Vec<String>), Refusal> {
-    let policy = client.policy;
+    let policy = &client.policy;
     let (audiences, resources) = if request.audiences.is_empty() && request.resources.is_empty() {
         match &policy.default_targets {
             Some(defaults) if !defaults.is_empty() => (defaults.clone(), Vec::new()),

@@ -21,7 +21,16 @@ fn to_js<T: Serialize>(value: &T) -> JsValue {
     value.serialize(&serializer).unwrap_or(JsValue::UNDEFINED)
 }
 
-fn bad_input(error: &serde_wasm_bindgen::Error) -> JsValue {
+/// Reads a JS value through `serde_json::Value`: serde-wasm-bindgen does not
+/// honour `deny_unknown_fields`, and a misspelt setting or policy key must be
+/// refused, not ignored.
+fn from_js<T: serde::de::DeserializeOwned>(value: JsValue) -> Result<T, String> {
+    let json: serde_json::Value =
+        serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())?;
+    serde_json::from_value(json).map_err(|e| e.to_string())
+}
+
+fn bad_input(error: &str) -> JsValue {
     // A malformed call is the caller's bug; it is still answered as data.
     let refusal = Refusal::new(
         ErrorCode::ServerError,
@@ -48,7 +57,7 @@ impl WasmEngine {
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "EngineSettings")] settings: JsValue,
     ) -> Result<WasmEngine, JsError> {
-        let settings: EngineSettings = serde_wasm_bindgen::from_value(settings)
+        let settings: EngineSettings = from_js(settings)
             .map_err(|e| JsError::new(&format!("invalid token-exchange engine settings: {e}")))?;
         Engine::new(settings)
             .map(|inner| WasmEngine { inner })
@@ -101,7 +110,7 @@ impl WasmEngine {
         &self,
         #[wasm_bindgen(unchecked_param_type = "DecideCall")] call: JsValue,
     ) -> JsValue {
-        match serde_wasm_bindgen::from_value::<DecideCall>(call) {
+        match from_js::<DecideCall>(call) {
             Ok(call) => to_js(&self.inner.decide(&call)),
             Err(e) => bad_input(&e),
         }

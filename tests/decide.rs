@@ -1098,3 +1098,19 @@ fn inspect_hints_issuer_and_kid_without_verifying() {
     assert!(!e.has_key(ISSUER, Some("rotated")));
     assert!(!e.has_key("https://evil.example", None));
 }
+
+#[test]
+fn malformed_client_policy_is_a_server_error_with_its_own_reason() {
+    let d = decide(
+        form(&user_token(), AT, &aud_a()),
+        client(json!({"audiences": [API_A], "delegaton": false})),
+        json!({}),
+    );
+    assert_eq!(refused(&d), ("server_error", "invalid_client_policy"));
+    let Decision::Failure(f) = &d else {
+        unreachable!()
+    };
+    assert_eq!(f.status, 500);
+    assert!(f.description.contains("delegaton"), "{}", f.description);
+    assert_eq!(d.audit().client_id.as_deref(), Some("bff"));
+}

@@ -168,7 +168,6 @@ fn wycheproof_es256_p1363() {
     assert_eq!(c.invalid_rejected, 89);
 }
 
-#[cfg(feature = "es384")]
 #[test]
 fn wycheproof_es384_p1363() {
     let c = run_wycheproof(
@@ -179,7 +178,6 @@ fn wycheproof_es384_p1363() {
     assert_eq!(c.invalid_rejected, 87);
 }
 
-#[cfg(feature = "es512")]
 #[test]
 fn wycheproof_es512_p1363() {
     let c = run_wycheproof(
@@ -274,7 +272,6 @@ fn cookbook_4_2_ps384() {
     cookbook_verifies("4_2.rsa-pss_signature.json", Algorithm::Ps384);
 }
 
-#[cfg(feature = "es512")]
 #[test]
 fn cookbook_4_3_es512() {
     cookbook_verifies("4_3.ecdsa_signature.json", Algorithm::Es512);

@@ -7,7 +7,7 @@ use std::fmt;
 use rsa::BigUint;
 use serde_json::{Map, Value};
 
-use super::{b64url_decode, Algorithm, Header, JoseError, Limits};
+use super::{b64url_decode, ecdsa, Algorithm, Header, JoseError, Limits};
 use crate::json::{self, JsonError};
 
 /// Most keys a key set may hold. Without a `kid` a token is tried against
@@ -30,11 +30,9 @@ const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
 #[derive(Clone)]
 pub(crate) enum KeyMaterial {
     Ed25519(ed25519_dalek::VerifyingKey),
-    P256(p256::ecdsa::VerifyingKey),
-    #[cfg(feature = "es384")]
-    P384(p384::ecdsa::VerifyingKey),
-    #[cfg(feature = "es512")]
-    P521(p521::ecdsa::VerifyingKey),
+    P256(ecdsa::PublicKey),
+    P384(ecdsa::PublicKey),
+    P521(ecdsa::PublicKey),
     Rsa(rsa::RsaPublicKey),
 }
 
@@ -46,9 +44,7 @@ impl KeyMaterial {
         match self {
             KeyMaterial::Ed25519(_) => alg == Algorithm::EdDsa,
             KeyMaterial::P256(_) => alg == Algorithm::Es256,
-            #[cfg(feature = "es384")]
             KeyMaterial::P384(_) => alg == Algorithm::Es384,
-            #[cfg(feature = "es512")]
             KeyMaterial::P521(_) => alg == Algorithm::Es512,
             KeyMaterial::Rsa(_) => matches!(
                 alg,
@@ -66,9 +62,7 @@ impl KeyMaterial {
         match self {
             KeyMaterial::Ed25519(_) => "OKP/Ed25519",
             KeyMaterial::P256(_) => "EC/P-256",
-            #[cfg(feature = "es384")]
             KeyMaterial::P384(_) => "EC/P-384",
-            #[cfg(feature = "es512")]
             KeyMaterial::P521(_) => "EC/P-521",
             KeyMaterial::Rsa(_) => "RSA",
         }
@@ -250,9 +244,7 @@ fn parse_okp(jwk: &Map<String, Value>) -> Result<KeyMaterial, &'static str> {
 fn parse_ec(jwk: &Map<String, Value>) -> Result<KeyMaterial, &'static str> {
     let size: usize = match curve_name(jwk)? {
         "P-256" => 32,
-        #[cfg(feature = "es384")]
         "P-384" => 48,
-        #[cfg(feature = "es512")]
         "P-521" => 66,
         _ => return Err("unsupported_curve"),
     };
@@ -262,27 +254,16 @@ fn parse_ec(jwk: &Map<String, Value>) -> Result<KeyMaterial, &'static str> {
     if x.len() != size || y.len() != size {
         return Err("bad_key_encoding");
     }
-    // SEC 1 §2.3.3 uncompressed point: 0x04 || X || Y. Decoding checks that
-    // the point is on the curve (and so is not the identity).
-    let mut sec1 = Vec::with_capacity(1 + 2 * size);
-    sec1.push(0x04);
-    sec1.extend_from_slice(&x);
-    sec1.extend_from_slice(&y);
-    let bad = |_| "bad_key_encoding";
-    match size {
-        32 => p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1)
-            .map(KeyMaterial::P256)
-            .map_err(bad),
-        #[cfg(feature = "es384")]
-        48 => p384::ecdsa::VerifyingKey::from_sec1_bytes(&sec1)
-            .map(KeyMaterial::P384)
-            .map_err(bad),
-        #[cfg(feature = "es512")]
-        66 => p521::ecdsa::VerifyingKey::from_sec1_bytes(&sec1)
-            .map(KeyMaterial::P521)
-            .map_err(bad),
-        _ => Err("unsupported_curve"),
-    }
+    // Each decoder checks that the coordinates are below the field prime
+    // and that the point is on the curve (and so is not the identity),
+    // SEC 1 §3.2.2.1.
+    let material = match size {
+        32 => ecdsa::PublicKey::from_coordinates(&ecdsa::P256, &x, &y).map(KeyMaterial::P256),
+        48 => ecdsa::PublicKey::from_coordinates(&ecdsa::P384, &x, &y).map(KeyMaterial::P384),
+        66 => ecdsa::PublicKey::from_coordinates(&ecdsa::P521, &x, &y).map(KeyMaterial::P521),
+        _ => None,
+    };
+    material.ok_or("bad_key_encoding")
 }
 
 /// RFC 7518 §6.3.1: `n` and `e` as Base64urlUInt.

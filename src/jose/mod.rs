@@ -7,6 +7,7 @@
 //! against the key (TX-22, RFC 8725 §3.1).
 
 mod alg;
+mod ecdsa;
 mod error;
 mod jwk;
 mod jws;

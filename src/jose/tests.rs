@@ -330,7 +330,6 @@ fn algorithm_must_fit_the_key_named_by_kid() {
     );
 }
 
-#[cfg(feature = "es384")]
 #[test]
 fn the_curve_fixes_the_ecdsa_algorithm() {
     let keys = set(json!({"keys": [p384_jwk("ec384"), p256_jwk("ec256")]}));
@@ -355,12 +354,56 @@ fn the_curve_fixes_the_ecdsa_algorithm() {
     );
 }
 
-#[cfg(not(feature = "es384"))]
+/// The RFC 7520 §3.2 P-521 key's public members, from the cookbook vector file.
+fn p521_jwk(kid: &str) -> Value {
+    let doc: Value = serde_json::from_str(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vectors/jose-cookbook/4_3.ecdsa_signature.json"
+    )))
+    .unwrap();
+    let key = &doc["input"]["key"];
+    json!({"kty": "EC", "crv": "P-521", "kid": kid, "x": key["x"], "y": key["y"]})
+}
+
 #[test]
-fn p384_keys_are_skipped_without_the_es384_feature() {
-    let (keys, skipped) = KeySet::from_value(&p384_jwk("ec384")).unwrap();
+fn p384_and_p521_points_are_checked_when_the_key_set_is_built() {
+    let mut docs = vec![];
+    for (jwk, size) in [(p384_jwk("k"), 48), (p521_jwk("k"), 66)] {
+        let coordinate = |name: &str| URL_SAFE_NO_PAD.decode(jwk[name].as_str().unwrap()).unwrap();
+        let (x, y) = (coordinate("x"), coordinate("y"));
+        assert_eq!((x.len(), y.len()), (size, size));
+        // The key as given is usable.
+        assert_eq!(set(jwk.clone()).len(), 1);
+
+        let mut off_curve = jwk.clone();
+        let mut y_off = y.clone();
+        y_off[size - 1] ^= 1;
+        off_curve["y"] = json!(b64(&y_off));
+        // RFC 7518 §6.2.1.2: the coordinate is the full field size, even
+        // with leading zero octets; no shorter or longer spelling.
+        let mut short_x = jwk.clone();
+        short_x["x"] = json!(b64(&x[1..]));
+        let mut long_x = jwk.clone();
+        long_x["x"] = json!(b64(&[&[0u8][..], &x[..]].concat()));
+        // All ones is at least p for both primes.
+        let mut huge_x = jwk.clone();
+        let mut ones = vec![0xff; size];
+        if size == 66 {
+            ones[0] = 0x01;
+        }
+        huge_x["x"] = json!(b64(&ones));
+        let mut zero = jwk.clone();
+        zero["x"] = json!(b64(&vec![0; size]));
+        zero["y"] = json!(b64(&vec![0; size]));
+        docs.extend([off_curve, short_x, long_x, huge_x, zero]);
+    }
+    let (keys, skipped) = KeySet::from_value(&json!({ "keys": docs })).unwrap();
     assert!(keys.is_empty());
-    assert_eq!(skipped[0].reason, "unsupported_curve");
+    assert_eq!(skipped.len(), 10);
+    assert!(
+        skipped.iter().all(|s| s.reason == "bad_key_encoding"),
+        "{skipped:?}"
+    );
 }
 
 // ------------------------------------------------------------------ encodings
@@ -670,12 +713,6 @@ fn unusable_keys_are_skipped_with_a_reason() {
     rs256_on_ec["alg"] = json!("RS256");
     let mut es256_on_p384 = p384_jwk("es256-on-p384");
     es256_on_p384["alg"] = json!("ES256");
-    // Without ES384 support the curve itself is what is refused.
-    let p384_reason = if cfg!(feature = "es384") {
-        "algorithm_key_mismatch"
-    } else {
-        "unsupported_curve"
-    };
     let mut hs256_on_rsa = rsa_public_jwk("hs256-on-rsa");
     hs256_on_rsa["alg"] = json!("HS256");
     let mut enc_alg = rsa_public_jwk("rsa-oaep");
@@ -754,7 +791,7 @@ fn unusable_keys_are_skipped_with_a_reason() {
         (Some("ec-short-x"), "bad_key_encoding"),
         (Some("padded-x"), "bad_key_encoding"),
         (Some("rs256-on-ec"), "algorithm_key_mismatch"),
-        (Some("es256-on-p384"), p384_reason),
+        (Some("es256-on-p384"), "algorithm_key_mismatch"),
         (Some("hs256-on-rsa"), "unsupported_algorithm"),
         (Some("rsa-oaep"), "unsupported_algorithm"),
         (None, "malformed_member"),

@@ -1,7 +1,7 @@
 //! Signature primitives behind a trait, so a host can supply a faster one.
 
 use rsa::signature::Verifier as _;
-use sha2::{Sha256, Sha384, Sha512};
+use sha2::{Digest as _, Sha256, Sha384, Sha512};
 
 use super::jwk::KeyMaterial;
 use super::{Algorithm, JoseError, PublicJwk};
@@ -25,12 +25,15 @@ pub trait SignatureVerifier {
     ) -> Result<(), JoseError>;
 }
 
-/// Pure-Rust verification with the RustCrypto crates (builds for wasm32).
+/// Pure-Rust verification (builds for wasm32): the RustCrypto crates, and
+/// for ECDSA this crate's own compact verification.
 ///
 /// - EdDSA: Ed25519 strict verification (RFC 8032 §5.1.7, refusing
 ///   non-canonical `S`, small-order keys and small-order `R`).
-/// - ES256/384/512: the JWS signature is the fixed-length `R || S` of
-///   RFC 7518 §3.4 (64, 96 or 132 octets); any other length is refused.
+/// - ES256/384/512: ECDSA verification of SEC 1 §4.1.4 with SHA-256/384/512;
+///   the JWS signature is the fixed-length `R || S` of RFC 7518 §3.4 (64, 96
+///   or 132 octets), any other length is refused, and `r`, `s` must lie in
+///   `[1, n-1]`.
 /// - RS256/384/512: RSASSA-PKCS1-v1_5 (RFC 7518 §3.3); the signature must be
 ///   exactly as long as the modulus and smaller than it.
 /// - PS256/384/512: RSASSA-PSS with MGF1 over the same hash and a salt as
@@ -52,19 +55,14 @@ impl SignatureVerifier for RustCryptoVerifier {
                 let sig = ed25519_dalek::Signature::from_slice(signature).map_err(bad)?;
                 vk.verify_strict(message, &sig).map_err(bad)
             }
-            (Algorithm::Es256, KeyMaterial::P256(vk)) => {
-                let sig = p256::ecdsa::Signature::from_slice(signature).map_err(bad)?;
-                vk.verify(message, &sig).map_err(bad)
+            (Algorithm::Es256, KeyMaterial::P256(key)) => {
+                ecdsa_result(key.verify_prehash(&Sha256::digest(message), signature))
             }
-            #[cfg(feature = "es384")]
-            (Algorithm::Es384, KeyMaterial::P384(vk)) => {
-                let sig = p384::ecdsa::Signature::from_slice(signature).map_err(bad)?;
-                vk.verify(message, &sig).map_err(bad)
+            (Algorithm::Es384, KeyMaterial::P384(key)) => {
+                ecdsa_result(key.verify_prehash(&Sha384::digest(message), signature))
             }
-            #[cfg(feature = "es512")]
-            (Algorithm::Es512, KeyMaterial::P521(vk)) => {
-                let sig = p521::ecdsa::Signature::from_slice(signature).map_err(bad)?;
-                vk.verify(message, &sig).map_err(bad)
+            (Algorithm::Es512, KeyMaterial::P521(key)) => {
+                ecdsa_result(key.verify_prehash(&Sha512::digest(message), signature))
             }
             (Algorithm::Rs256, KeyMaterial::Rsa(k)) => pkcs1v15::<Sha256>(k, message, signature),
             (Algorithm::Rs384, KeyMaterial::Rsa(k)) => pkcs1v15::<Sha384>(k, message, signature),
@@ -74,6 +72,14 @@ impl SignatureVerifier for RustCryptoVerifier {
             (Algorithm::Ps512, KeyMaterial::Rsa(k)) => pss::<Sha512>(k, message, signature),
             _ => Err(JoseError::AlgorithmKeyMismatch),
         }
+    }
+}
+
+fn ecdsa_result(valid: bool) -> Result<(), JoseError> {
+    if valid {
+        Ok(())
+    } else {
+        Err(JoseError::BadSignature)
     }
 }
 

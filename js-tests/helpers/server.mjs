@@ -1,0 +1,338 @@
+// A real better-auth server for end-to-end tests: HTTP on 127.0.0.1 (random
+// port), SQLite in a temporary directory, migrations run before the auth
+// instance exists, the token-exchange plugin imported from the built package
+// exactly as a user imports it. Helpers create users, clients, resources and
+// links through auth.api with an admin session, and run authorization_code
+// with PKCE through oauth4webapi.
+
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { oauthProvider } from "@better-auth/oauth-provider";
+import { betterAuth } from "better-auth";
+import { getMigrations } from "better-auth/db/migration";
+import { toNodeHandler } from "better-auth/node";
+import { jwt } from "better-auth/plugins";
+import * as oauth from "oauth4webapi";
+
+import { tokenExchange } from "better-auth-token-exchange";
+
+export const GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
+export const TT = {
+  access: "urn:ietf:params:oauth:token-type:access_token",
+  refresh: "urn:ietf:params:oauth:token-type:refresh_token",
+  id: "urn:ietf:params:oauth:token-type:id_token",
+  jwt: "urn:ietf:params:oauth:token-type:jwt",
+  saml2: "urn:ietf:params:oauth:token-type:saml2",
+};
+export const REDIRECT = "https://client.example/callback";
+export const PASSWORD = "correct-horse-battery-staple";
+export const SCOPES = ["openid", "profile", "email", "offline_access", "orders:read", "billing:read", "reports:read"];
+
+/**
+ * better-sqlite3 where its native addon loads (it is built for the Node.js
+ * line that installed it); node:sqlite on the other lines (Node.js 22.13+),
+ * so that this suite also runs on the Node.js lines of js-tests/runtimes/.
+ */
+async function openDatabase(file) {
+  try {
+    const { default: Database } = await import("better-sqlite3");
+    return new Database(file);
+  } catch (error) {
+    if (error?.code !== "ERR_DLOPEN_FAILED" && !/NODE_MODULE_VERSION/.test(String(error?.message))) throw error;
+    const { DatabaseSync } = await import("node:sqlite");
+    return new DatabaseSync(file);
+  }
+}
+
+/** Logical audience names ("billing") are registered as resources too (TX-6). */
+function identifierValidator(id) {
+  if (/^[a-z][a-z0-9-]{0,62}$/.test(id)) return true;
+  try {
+    const url = new URL(id);
+    return !url.hash && !id.includes("#");
+  } catch {
+    return false;
+  }
+}
+
+/** base64url(SHA-256(token)): how the provider stores opaque tokens by default. */
+export function storedHash(token) {
+  return createHash("sha256").update(token).digest("base64url");
+}
+
+const basicHeader = (id, secret) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64")}`;
+
+/**
+ * Starts a server. `exchange` are the plugin's options; `provider` is merged
+ * into oauthProvider's options; `useJwt: false` runs the provider with
+ * `disableJwtPlugin` (opaque access tokens only).
+ */
+export async function startServer({ exchange: exchangeOptions = {}, provider = {}, useJwt = true } = {}) {
+  let handler = (_req, res) => {
+    res.statusCode = 503;
+    res.end();
+  };
+  const server = http.createServer((req, res) => handler(req, res));
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const base = `${origin}/api/auth`;
+  const dir = mkdtempSync(path.join(tmpdir(), "tx-e2e-"));
+  const db = await openDatabase(path.join(dir, "auth.sqlite"));
+
+  const options = {
+    baseURL: origin,
+    basePath: "/api/auth",
+    secret: "e2e-secret-e2e-secret-e2e-secret-0123456789abcdef",
+    database: db,
+    emailAndPassword: { enabled: true },
+    rateLimit: { enabled: false },
+    logger: { disabled: !process.env.TX_TEST_LOG, level: "error" },
+    plugins: [
+      ...(useJwt ? [jwt()] : []),
+      oauthProvider({
+        loginPage: "/login",
+        consentPage: "/consent",
+        scopes: SCOPES,
+        accessTokenExpiresIn: 3600,
+        identifierValidator,
+        ...(useJwt ? {} : { disableJwtPlugin: true }),
+        ...provider,
+      }),
+      tokenExchange(exchangeOptions),
+    ],
+  };
+  const migrations = await getMigrations(options);
+  await migrations.runMigrations();
+  const auth = betterAuth(options);
+  handler = toNodeHandler(auth);
+  const context = await auth.$context;
+
+  async function signUp(email, name = email.split("@")[0]) {
+    const r = await auth.api.signUpEmail({ body: { email, password: PASSWORD, name }, returnHeaders: true });
+    const cookie = r.headers
+      .get("set-cookie")
+      .split(/,(?=\s*[^;,]+=)/)
+      .map((c) => c.split(";")[0].trim())
+      .join("; ");
+    return { user: r.response.user, cookie };
+  }
+
+  const admin = await signUp("admin@example.com", "Admin");
+  const adminHeaders = () => new Headers({ cookie: admin.cookie });
+
+  /** A confidential client opted in to token exchange unless `body` says otherwise. */
+  async function createClient(name, body = {}) {
+    const client = await auth.api.adminCreateOAuthClient({
+      headers: adminHeaders(),
+      body: {
+        client_name: name,
+        redirect_uris: [REDIRECT],
+        grant_types: ["authorization_code", "refresh_token", GRANT],
+        response_types: ["code"],
+        token_endpoint_auth_method: "client_secret_basic",
+        scope: "openid profile email offline_access orders:read billing:read",
+        skip_consent: true,
+        metadata: { allowedTokenExchange: true },
+        ...body,
+      },
+    });
+    return client;
+  }
+
+  async function createResource(identifier, extra = {}) {
+    return auth.api.adminCreateOAuthResource({ headers: adminHeaders(), body: { identifier, name: identifier, ...extra } });
+  }
+
+  async function link(client, identifiers) {
+    for (const identifier of identifiers) {
+      await auth.api.adminLinkClientResource({
+        headers: adminHeaders(),
+        params: { identifier, client_id: client.client_id },
+      });
+    }
+  }
+
+  async function disableClient(client) {
+    await context.adapter.update({
+      model: "oauthClient",
+      where: [{ field: "clientId", value: client.client_id }],
+      update: { disabled: true },
+    });
+  }
+
+  let as;
+  async function authorizationServer() {
+    if (!as) {
+      const issuer = new URL(base);
+      as = await oauth.processDiscoveryResponse(
+        issuer,
+        await oauth.discoveryRequest(issuer, { algorithm: "oidc", [oauth.allowInsecureRequests]: true }),
+      );
+    }
+    return as;
+  }
+
+  /** authorization_code + PKCE for `who` at `client`; returns the token response. */
+  async function authorize(who, client, { scope, resource } = {}) {
+    const meta = await authorizationServer();
+    const verifier = oauth.generateRandomCodeVerifier();
+    const nonce = oauth.generateRandomNonce();
+    const url = new URL(meta.authorization_endpoint);
+    const query = {
+      response_type: "code",
+      client_id: client.client_id,
+      redirect_uri: REDIRECT,
+      scope,
+      state: "st",
+      nonce,
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: "S256",
+    };
+    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+    if (resource) url.searchParams.set("resource", resource);
+    const r = await fetch(url, { headers: { cookie: who.cookie }, redirect: "manual" });
+    let location;
+    if (r.status === 302) location = new URL(r.headers.get("location"));
+    else if (r.status === 200) location = new URL((await r.json()).url);
+    else throw new Error(`authorize answered ${r.status}: ${await r.text()}`);
+    const c = { client_id: client.client_id };
+    const clientAuth =
+      client.token_endpoint_auth_method === "client_secret_post"
+        ? oauth.ClientSecretPost(client.client_secret)
+        : oauth.ClientSecretBasic(client.client_secret);
+    const params = oauth.validateAuthResponse(meta, c, location, "st");
+    const response = await oauth.authorizationCodeGrantRequest(meta, c, clientAuth, params, REDIRECT, verifier, {
+      [oauth.allowInsecureRequests]: true,
+      additionalParameters: resource ? { resource } : undefined,
+    });
+    return oauth.processAuthorizationCodeResponse(
+      meta,
+      c,
+      response,
+      scope.split(" ").includes("openid") ? { expectedNonce: nonce, requireIdToken: true } : undefined,
+    );
+  }
+
+  /** POST a form; `pairs` keeps order and repeats. */
+  async function post(p, pairs, headers = {}) {
+    const h = new Headers(headers);
+    h.set("content-type", "application/x-www-form-urlencoded");
+    const res = await fetch(p.startsWith("http") ? p : `${base}${p}`, {
+      method: "POST",
+      headers: h,
+      body: new URLSearchParams(pairs).toString(),
+    });
+    const text = await res.text();
+    let body;
+    try {
+      body = text ? JSON.parse(text) : text;
+    } catch {
+      body = text;
+    }
+    return { status: res.status, headers: res.headers, body };
+  }
+
+  /** Credentials of `client` by its registered method: [headers, form pairs]. */
+  function credentials(client, secret = client.client_secret) {
+    if (client.token_endpoint_auth_method === "client_secret_post") {
+      return [{}, [["client_id", client.client_id], ["client_secret", secret]]];
+    }
+    return [{ authorization: basicHeader(client.client_id, secret) }, []];
+  }
+
+  /**
+   * A token-exchange request. `client` authenticates by its method unless
+   * `secret` overrides the secret or `client` is null (no credentials).
+   */
+  async function exchange(client, pairs, { secret, headers = {} } = {}) {
+    const [authHeaders, authPairs] = client ? credentials(client, secret) : [{}, []];
+    return post("/oauth2/token", [["grant_type", GRANT], ...pairs, ...authPairs], { ...authHeaders, ...headers });
+  }
+
+  async function introspect(client, token, hint) {
+    const [h, p] = credentials(client);
+    return post("/oauth2/introspect", [["token", token], ...(hint ? [["token_type_hint", hint]] : []), ...p], h);
+  }
+
+  async function revoke(client, token) {
+    const [h, p] = credentials(client);
+    return post("/oauth2/revoke", [["token", token], ...p], h);
+  }
+
+  /** Rows of the plugin's audit table, oldest first. */
+  async function records() {
+    return context.adapter.findMany({
+      model: "tokenExchange",
+      sortBy: { field: "createdAt", direction: "asc" },
+    });
+  }
+
+  async function stop() {
+    server.closeAllConnections?.();
+    await new Promise((resolve) => server.close(resolve));
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  return {
+    origin,
+    base,
+    issuer: base,
+    auth,
+    context,
+    db,
+    admin,
+    signUp,
+    createClient,
+    createResource,
+    link,
+    disableClient,
+    authorize,
+    post,
+    basicHeader,
+    exchange,
+    introspect,
+    revoke,
+    records,
+    stop,
+  };
+}
+
+/**
+ * A second issuer served by the test over HTTP: its JWKS at `<issuer>/jwks`,
+ * with the key set replaceable (rotation) and every fetch counted.
+ */
+export async function startJwksServer() {
+  const sets = new Map(); // path prefix -> JWKS
+  const fetches = new Map(); // path -> count
+  const server = http.createServer((req, res) => {
+    fetches.set(req.url, (fetches.get(req.url) ?? 0) + 1);
+    const prefix = req.url.replace(/\/jwks$/, "");
+    const jwks = req.url.endsWith("/jwks") ? sets.get(prefix) : undefined;
+    if (!jwks) {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify(jwks));
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  return {
+    origin,
+    /** The issuer identifier for `name`; its JWKS is served at `<issuer>/jwks`. */
+    issuer: (name) => `${origin}/${name}`,
+    setKeys: (name, jwks) => sets.set(`/${name}`, jwks),
+    fetchCount: (name) => fetches.get(`/${name}/jwks`) ?? 0,
+    async stop() {
+      server.closeAllConnections?.();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}

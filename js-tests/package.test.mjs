@@ -1,0 +1,80 @@
+// The published package's shape: what `npm pack` puts in the tarball, and
+// that its `exports` resolve (and hide the rest) for a user's import.
+// scripts/install-pkg-for-tests.mjs writes js-tests/.tmp/pack.json.
+
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { test } from "node:test";
+
+const NAME = "better-auth-token-exchange";
+const pack = JSON.parse(readFileSync(new URL("./.tmp/pack.json", import.meta.url), "utf8"));
+const files = pack.files.map((f) => f.path).sort();
+const manifest = JSON.parse(
+  readFileSync(new URL(`./node_modules/${NAME}/package.json`, import.meta.url), "utf8"),
+);
+
+test("the tarball holds the manifest, docs, compiled JS, typings and the wasm only", () => {
+  for (const required of [
+    "package.json",
+    "README.md",
+    "LICENSE",
+    "dist/index.js",
+    "dist/index.d.ts",
+    "dist/engine.js",
+    "dist/engine.d.ts",
+    "wasm/engine.js",
+    "wasm/engine_bg.wasm",
+  ]) {
+    assert.ok(files.includes(required), `${required} missing from the tarball`);
+  }
+  const stray = files.filter(
+    (f) =>
+      !["package.json", "README.md", "LICENSE"].includes(f) &&
+      !/^dist\/[\w-]+\.(js|d\.ts)$/.test(f) &&
+      !/^wasm\/[\w-]+(\.js|\.d\.ts|_bg\.wasm|_bg\.wasm\.d\.ts)$/.test(f),
+  );
+  assert.deepEqual(stray, [], "unexpected files in the tarball");
+});
+
+test("the manifest: ESM, no side effects, peers on better-auth 1.7.5", () => {
+  assert.equal(manifest.name, NAME);
+  assert.equal(manifest.type, "module");
+  assert.equal(manifest.sideEffects, false);
+  assert.equal(manifest.dependencies, undefined, "the package has no runtime dependencies");
+  assert.match(manifest.peerDependencies["better-auth"], /1\.7\.5/);
+  assert.match(manifest.peerDependencies["@better-auth/oauth-provider"], /1\.7\.5/);
+});
+
+test("every exports target is in the tarball, types first in each condition map", () => {
+  const targets = [];
+  const walk = (value) => {
+    if (typeof value === "string") targets.push(value);
+    else for (const v of Object.values(value)) walk(v);
+  };
+  walk(manifest.exports);
+  for (const target of targets) {
+    assert.ok(files.includes(target.replace(/^\.\//, "")), `${target} is exported but not packed`);
+  }
+  for (const [subpath, conditions] of Object.entries(manifest.exports)) {
+    if (typeof conditions === "object") {
+      assert.equal(Object.keys(conditions)[0], "types", `${subpath}: "types" must come first`);
+    }
+  }
+});
+
+test("exported subpaths resolve; internals stay hidden", async () => {
+  for (const subpath of ["", "/engine", "/package.json"]) {
+    const url = import.meta.resolve(`${NAME}${subpath}`);
+    assert.ok(existsSync(new URL(url)), `${NAME}${subpath} -> ${url}`);
+  }
+  await assert.rejects(import(`${NAME}/dist/engine-core.js`), { code: "ERR_PACKAGE_PATH_NOT_EXPORTED" });
+  await assert.rejects(import(`${NAME}/wasm/engine.js`), { code: "ERR_PACKAGE_PATH_NOT_EXPORTED" });
+});
+
+test("the root entry and ./engine export the same engine", async () => {
+  const root = await import(NAME);
+  const engine = await import(`${NAME}/engine`);
+  assert.equal(root.Engine, engine.Engine);
+  assert.equal(root.createEngine, engine.createEngine);
+  assert.equal(typeof engine.createEngine, "function");
+});

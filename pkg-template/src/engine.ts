@@ -1,0 +1,25 @@
+/**
+ * The typed engine for Node.js (and any runtime with `node:fs` and
+ * `import.meta.url` pointing at the file system): reads `engine_bg.wasm`
+ * from the package on first use and compiles it synchronously.
+ */
+import { readFileSync } from "node:fs";
+import { EngineBase, wasmInitializer } from "./engine-core.js";
+import type { EngineSettings } from "./engine-types.js";
+
+export type * from "./engine-types.js";
+
+const ready = wasmInitializer(() => readFileSync(new URL("../wasm/engine_bg.wasm", import.meta.url)));
+
+/** The RFC 8693 exchange engine; see {@link EngineBase} for its methods. */
+export class Engine extends EngineBase {
+  /** Throws an `Error` naming the setting when `settings` is invalid. */
+  constructor(settings: EngineSettings) {
+    super(settings, ready);
+  }
+}
+
+/** `new Engine(settings)`. */
+export function createEngine(settings: EngineSettings): Engine {
+  return new Engine(settings);
+}

@@ -1,0 +1,183 @@
+/**
+ * The audit trail (TX-60, TX-61): one record per exchange attempt, written
+ * before any token is issued, to the plugin's `tokenExchange` table or to a
+ * caller-supplied sink. Records never carry token values.
+ * @internal
+ */
+
+import type { ActClaim, AuditRecord, OAuthErrorCode } from "./engine-types.js";
+import type { ExchangeRecord, TokenExchangeContext, TokenExchangeField, TokenExchangeOptions } from "./plugin-types.js";
+
+/** The plugin's table; `id` is added by better-auth. */
+export const schema = {
+  tokenExchange: {
+    modelName: "tokenExchange",
+    fields: {
+      createdAt: { type: "date", required: true },
+      clientId: { type: "string", required: false, index: true },
+      subjectIss: { type: "string", required: false },
+      subject: { type: "string", required: false, index: true },
+      actorIss: { type: "string", required: false },
+      actor: { type: "string", required: false },
+      actorClientId: { type: "string", required: false },
+      priorActors: { type: "json", required: false },
+      audiences: { type: "string[]", required: false },
+      resources: { type: "string[]", required: false },
+      subjectTokenType: { type: "string", required: false },
+      actorTokenType: { type: "string", required: false },
+      requestedScope: { type: "string", required: false },
+      grantedScope: { type: "string", required: false },
+      decision: { type: "string", required: true },
+      error: { type: "string", required: false },
+      reason: { type: "string", required: false },
+      delegation: { type: "boolean", required: true },
+      act: { type: "json", required: false },
+      expiresAt: { type: "date", required: false },
+    } satisfies Record<string, TokenExchangeField>,
+  },
+} as const;
+
+export const MODEL = "tokenExchange";
+
+/** Prefix of the `referenceId` naming a record of the default table. */
+export const RECORD_REFERENCE = "tx_";
+/** Prefix of the `referenceId` carrying `act` itself (custom audit sinks). */
+export const INLINE_REFERENCE = "txa.";
+
+/** The minimal adapter surface the plugin uses. */
+export interface Adapter {
+  create(input: { model: string; data: Record<string, unknown>; forceAllowId?: boolean }): Promise<unknown>;
+  findOne<T>(input: { model: string; where: Array<{ field: string; value: unknown; operator?: string }> }): Promise<T | null>;
+  findMany<T>(input: {
+    model: string;
+    where?: Array<{ field: string; value: unknown; operator?: string }>;
+    limit?: number;
+  }): Promise<T[]>;
+  update(input: {
+    model: string;
+    where: Array<{ field: string; value: unknown }>;
+    update: Record<string, unknown>;
+  }): Promise<unknown>;
+}
+
+export function adapterOf(ctx: TokenExchangeContext): Adapter {
+  return ctx.context.adapter as Adapter;
+}
+
+/** A record id: random, URL-safe, unique enough to be a primary key. */
+export function newRecordId(): string {
+  return globalThis.crypto.randomUUID().replace(/-/g, "");
+}
+
+/** The stored record of an engine audit record. */
+export function toRecord(
+  id: string,
+  audit: AuditRecord,
+  extra: { act?: ActClaim | undefined; expiresAt?: number | undefined; grantedScope?: string | undefined } = {},
+): ExchangeRecord {
+  return {
+    id,
+    createdAt: new Date(audit.time > 0 ? audit.time * 1000 : Date.now()),
+    clientId: audit.clientId ?? null,
+    subjectIss: audit.subject?.iss ?? null,
+    subject: audit.subject?.sub ?? null,
+    actorIss: audit.actor?.iss ?? null,
+    actor: audit.actor?.sub ?? null,
+    actorClientId: audit.actor?.clientId ?? null,
+    priorActors: audit.priorActors ?? [],
+    audiences: audit.audiences ?? [],
+    resources: audit.resources ?? [],
+    subjectTokenType: audit.subjectTokenType ?? null,
+    actorTokenType: audit.actorTokenType ?? null,
+    requestedScope: audit.requestedScope ?? null,
+    grantedScope: audit.decision === "granted" ? (extra.grantedScope ?? audit.grantedScope ?? null) : null,
+    decision: audit.decision,
+    error: audit.error ?? null,
+    reason: audit.reason ?? null,
+    delegation: audit.delegation === true,
+    act: audit.decision === "granted" ? (extra.act ?? null) : null,
+    expiresAt: audit.decision === "granted" && extra.expiresAt ? new Date(extra.expiresAt * 1000) : null,
+  };
+}
+
+/** An engine audit record turned into a refusal by the plugin itself. */
+export function refuse(audit: AuditRecord, error: OAuthErrorCode, reason: string): AuditRecord {
+  return { ...audit, decision: "refused", error, reason, grantedScope: undefined };
+}
+
+/** An empty record for an attempt refused before the engine saw it. */
+export function bareAudit(now: number, clientId: string | undefined): AuditRecord {
+  return {
+    time: now,
+    ...(clientId ? { clientId } : {}),
+    decision: "refused",
+    priorActors: [],
+    audiences: [],
+    resources: [],
+    delegation: false,
+  };
+}
+
+/** Writes records to the configured sink. */
+export class AuditTrail {
+  readonly #sink: TokenExchangeOptions["audit"];
+
+  constructor(sink: TokenExchangeOptions["audit"]) {
+    this.#sink = sink;
+  }
+
+  /** Whether records live in the plugin's table (and can be read back). */
+  get usesTable(): boolean {
+    return !this.#sink;
+  }
+
+  /** Writes one record; throws when it cannot be written (TX-61). */
+  async write(record: ExchangeRecord, ctx: TokenExchangeContext): Promise<void> {
+    if (this.#sink) {
+      await this.#sink(record, ctx);
+      return;
+    }
+    await adapterOf(ctx).create({ model: MODEL, data: { ...record }, forceAllowId: true });
+  }
+
+  /** Turns a granted record into a refusal after issuance failed. */
+  async amend(record: ExchangeRecord, ctx: TokenExchangeContext): Promise<void> {
+    if (this.#sink) {
+      await this.#sink(record, ctx);
+      return;
+    }
+    await adapterOf(ctx).update({
+      model: MODEL,
+      where: [{ field: "id", value: record.id }],
+      update: {
+        decision: record.decision,
+        error: record.error,
+        reason: record.reason,
+        grantedScope: record.grantedScope,
+        act: record.act,
+        expiresAt: record.expiresAt,
+      },
+    });
+  }
+}
+
+/** base64url without padding, for the inline `act` reference. */
+export function encodeInlineReference(act: ActClaim): string {
+  const bytes = new TextEncoder().encode(JSON.stringify({ act }));
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return INLINE_REFERENCE + btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export function decodeInlineReference(reference: string): ActClaim | undefined {
+  try {
+    const b64 = reference.slice(INLINE_REFERENCE.length).replace(/-/g, "+").replace(/_/g, "/");
+    const binary = atob(b64);
+    const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    const act = (parsed as { act?: unknown } | null)?.act;
+    return act && typeof act === "object" && !Array.isArray(act) ? (act as ActClaim) : undefined;
+  } catch {
+    return undefined;
+  }
+}

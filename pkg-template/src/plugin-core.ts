@@ -1,0 +1,504 @@
+/**
+ * The better-auth plugin, independent of how a runtime loads the engine:
+ * `makeTokenExchange(createEngine)` returns the `tokenExchange()` factory.
+ *
+ * One request (RFC 8693 §2):
+ *   1. read the raw form (bounded), keeping order and repeats (TX-6, TX-8);
+ *   2. authenticate the client through the oauth-provider (TX-10 to TX-12);
+ *   3. ask the engine which keys and lookups the presented tokens need, and
+ *      resolve them (own and trusted JWKS, opaque tokens, linked users);
+ *   4. let the engine decide;
+ *   5. write one audit record, refusals included, before anything is issued
+ *      (TX-60, TX-61);
+ *   6. issue through `provider.issueTokens`, with `exp` capped (TX-51) and
+ *      `act` attached (TX-41, TX-53).
+ * @internal
+ */
+
+import { extendOAuthProvider, getOAuthProviderApi } from "@better-auth/oauth-provider";
+import type {
+  OAuthClaimExtensionInput,
+  OAuthExtensionGrantHandlerInput,
+  OAuthProviderExtension,
+  OAuthTokenResponse,
+} from "@better-auth/oauth-provider";
+import { APIError } from "better-auth/api";
+import type { EngineBase } from "./engine-core.js";
+import type {
+  ActClaim,
+  AuditRecord,
+  ClientInput,
+  DecideCall,
+  Decision,
+  EngineSettings,
+  FormPairs,
+  Jwks,
+  OAuthErrorCode,
+  OpaqueTokenFacts,
+  TokenHint,
+} from "./engine-types.js";
+import {
+  AuditTrail,
+  bareAudit,
+  encodeInlineReference,
+  newRecordId,
+  RECORD_REFERENCE,
+  refuse,
+  schema,
+  toRecord,
+} from "./plugin-audit.js";
+import { authenticate, authenticatedClient, claimedClientId, isApiError, usedBasic } from "./plugin-client.js";
+import { BodyTooLarge, describe, fetchJwks, KeyResolver, readLimited } from "./plugin-keys.js";
+import { accessTokenFacts, actOfReference, linkedUserId, refreshTokenFacts } from "./plugin-lookup.js";
+import type {
+  ExchangeRecord,
+  TokenExchangeClient,
+  TokenExchangeContext,
+  TokenExchangeOptions,
+  TokenExchangePlugin,
+} from "./plugin-types.js";
+
+/** RFC 8693 §2.1 grant type. */
+export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
+const REFRESH_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:refresh_token";
+/** Largest token request body read (the engine bounds each token further, TX-25). */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** `WWW-Authenticate` of a 401 after HTTP Basic (RFC 6749 §5.2, TX-10). */
+const BASIC_CHALLENGE = 'Basic realm="oauth"';
+
+type Ctx = OAuthExtensionGrantHandlerInput["ctx"];
+type ProviderOptions = OAuthExtensionGrantHandlerInput["opts"];
+type Provider = OAuthExtensionGrantHandlerInput["provider"];
+type AuthContext = Parameters<typeof extendOAuthProvider>[0];
+
+/** An OAuth error answer (RFC 6749 §5.2): JSON `{ error, error_description }`. */
+function oauthError(status: number, error: string, description: string, challenge = false): APIError {
+  const name = status === 401 ? "UNAUTHORIZED" : status >= 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST";
+  return new APIError(
+    name,
+    { error, error_description: description },
+    challenge ? { "WWW-Authenticate": BASIC_CHALLENGE } : undefined,
+  );
+}
+
+const NOT_RECORDED = "the exchange could not be recorded";
+const SERVER_FAILURE = "the token exchange failed on the server";
+
+function first(form: FormPairs, name: string): string | undefined {
+  return form.find(([k]) => k === name)?.[1];
+}
+
+/** The parsed body of an in-process call (no `Request`), as pairs. */
+function pairsOfBody(body: unknown): FormPairs {
+  if (!body || typeof body !== "object") return [];
+  const pairs: FormPairs = [];
+  for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
+    const values = Array.isArray(value) ? value : [value];
+    for (const v of values) {
+      if (v === undefined || v === null) continue;
+      pairs.push([key, typeof v === "string" ? v : String(v)]);
+    }
+  }
+  return pairs;
+}
+
+/**
+ * The raw form: the token endpoint keeps only the last value of a repeated
+ * parameter in `ctx.body`, so read the (cloned) request ourselves. Clone,
+ * never consume: the provider re-reads the body to authenticate the client.
+ */
+async function readForm(ctx: Ctx): Promise<FormPairs> {
+  const request = ctx.request;
+  if (!request) return pairsOfBody(ctx.body);
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > MAX_BODY_BYTES) throw new BodyTooLarge(MAX_BODY_BYTES);
+  const text = await readLimited(request.clone(), MAX_BODY_BYTES);
+  return [...new URLSearchParams(text)];
+}
+
+/** Per plugin instance: the engine, its keys and the audit sink. */
+class Exchange {
+  readonly #options: TokenExchangeOptions;
+  readonly #createEngine: (settings: EngineSettings) => EngineBase;
+  readonly #audit: AuditTrail;
+  #engine: { engine: EngineBase; keys: KeyResolver; issuer: string } | undefined;
+
+  constructor(options: TokenExchangeOptions, createEngine: (settings: EngineSettings) => EngineBase) {
+    this.#options = options;
+    this.#createEngine = createEngine;
+    this.#audit = new AuditTrail(options.audit);
+  }
+
+  /** Created on the first request: the issuer and lifetimes are known only then. */
+  #engineFor(ctx: Ctx, opts: ProviderOptions) {
+    if (this.#engine) return this.#engine;
+    const jwtPlugin = ctx.context.getPlugin("jwt") as
+      | { options?: { jwt?: { issuer?: string }; jwks?: { remoteUrl?: string } }; endpoints?: Record<string, unknown> }
+      | null
+      | undefined;
+    const issuer = jwtPlugin?.options?.jwt?.issuer ?? ctx.context.baseURL;
+    const o = this.#options;
+    const settings: EngineSettings = {
+      issuer,
+      maxLifetimeSeconds: opts.accessTokenExpiresIn ?? 3600,
+      ...(o.leewaySeconds !== undefined ? { leewaySeconds: o.leewaySeconds } : {}),
+      ...(o.maxTokenBytes !== undefined ? { maxTokenBytes: o.maxTokenBytes } : {}),
+      ...(o.maxJsonDepth !== undefined ? { maxJsonDepth: o.maxJsonDepth } : {}),
+      ...(o.maxActDepth !== undefined ? { maxActDepth: o.maxActDepth } : {}),
+      trustedIssuers: (o.trustedIssuers ?? []).map((t) => ({
+        issuer: t.issuer,
+        audiences: t.audiences,
+        ...(t.tokenTypes ? { tokenTypes: t.tokenTypes } : {}),
+      })),
+    };
+    const engine = this.#createEngine(settings);
+    const keys = new KeyResolver(
+      engine,
+      {
+        issuer,
+        load: async (c) => {
+          const plugin = (c as unknown as Ctx).context.getPlugin("jwt") as typeof jwtPlugin;
+          // Keys kept elsewhere (`jwt({ jwks: { remoteUrl } })`) are fetched like a trusted issuer's.
+          const remoteUrl = plugin?.options?.jwks?.remoteUrl;
+          if (remoteUrl) return fetchJwks(remoteUrl, o.jwksFetchTimeoutMs ?? 3000);
+          const getJwks = plugin?.endpoints?.getJwks as ((ctx: unknown) => Promise<unknown>) | undefined;
+          if (!getJwks) return null;
+          // The endpoint answers the JWKS body when called with a context.
+          const answer = (await getJwks(c)) as { keys?: unknown; response?: unknown } | null;
+          const jwks = answer && Array.isArray(answer.keys) ? answer : (answer?.response as Jwks | undefined);
+          return (jwks ?? null) as Jwks | null;
+        },
+      },
+      {
+        trustedIssuers: o.trustedIssuers ?? [],
+        cacheTtlMs: (o.jwksCacheTtlSeconds ?? 300) * 1000,
+        refetchIntervalMs: (o.jwksRefetchIntervalSeconds ?? 30) * 1000,
+        fetchTimeoutMs: o.jwksFetchTimeoutMs ?? 3000,
+        ...(o.resolveKeys ? { resolveKeys: o.resolveKeys } : {}),
+        logger: ctx.context.logger,
+      },
+    );
+    this.#engine = { engine, keys, issuer };
+    return this.#engine;
+  }
+
+  /** The grant handler: every failure leaves as an OAuth error, never as a stack. */
+  async handle(input: OAuthExtensionGrantHandlerInput): Promise<OAuthTokenResponse> {
+    try {
+      return await this.#exchange(input);
+    } catch (error) {
+      if (isApiError(error) && typeof error.body?.error === "string") throw error;
+      input.ctx.context.logger.error(`[token-exchange] unexpected failure: ${describe(error)}`);
+      throw oauthError(500, "server_error", SERVER_FAILURE);
+    }
+  }
+
+  /** Writes a refusal's record, then answers it. */
+  async #refuse(
+    ctx: Ctx,
+    audit: AuditRecord,
+    failure: { error: OAuthErrorCode; status: number; description: string; challenge?: boolean },
+  ): Promise<never> {
+    await this.#record(ctx, toRecord(newRecordId(), audit));
+    throw oauthError(failure.status, failure.error, failure.description, failure.challenge);
+  }
+
+  async #record(ctx: Ctx, record: ExchangeRecord): Promise<void> {
+    try {
+      await this.#audit.write(record, ctx as unknown as TokenExchangeContext);
+    } catch (error) {
+      // TX-61: fail closed.
+      ctx.context.logger.error(`[token-exchange] the audit record could not be written: ${describe(error)}`);
+      throw oauthError(500, "server_error", NOT_RECORDED);
+    }
+  }
+
+  async #exchange({ ctx, opts, grantType, provider }: OAuthExtensionGrantHandlerInput): Promise<OAuthTokenResponse> {
+    const tctx = ctx as unknown as TokenExchangeContext;
+    const started = Math.floor(Date.now() / 1000);
+    const authorization = ctx.request?.headers.get("authorization") ?? ctx.headers?.get("authorization");
+    const basic = usedBasic(authorization);
+
+    let form: FormPairs;
+    try {
+      form = await readForm(ctx);
+    } catch (error) {
+      if (!(error instanceof BodyTooLarge)) throw error;
+      const audit = refuse(bareAudit(started, claimedClientId(authorization, [])), "invalid_request", "request_too_large");
+      return this.#refuse(ctx, audit, {
+        error: "invalid_request",
+        status: 400,
+        description: `the request body is larger than ${MAX_BODY_BYTES} bytes`,
+      });
+    }
+
+    // TX-10 to TX-12: the provider authenticates; the engine judges the result.
+    const claimed = claimedClientId(authorization, form);
+    const auth = await authenticate(
+      async () => {
+        const { client, method } = await provider.authenticateClient();
+        return { client: client as unknown as TokenExchangeClient, method };
+      },
+      basic,
+      claimed,
+    );
+    if (!auth.ok && "malformed" in auth) {
+      const audit = refuse(bareAudit(started, claimed), "invalid_request", "malformed_client_authentication");
+      return this.#refuse(ctx, audit, { error: "invalid_request", status: 400, description: auth.malformed });
+    }
+    const { engine, keys } = this.#engineFor(ctx, opts);
+    let client: ClientInput;
+    if (auth.ok) {
+      client = await authenticatedClient(tctx, auth.client, auth.method, this.#options, {
+        link: opts.schema?.oauthClientResource?.modelName ?? "oauthClientResource",
+        resource: opts.schema?.oauthResource?.modelName ?? "oauthResource",
+      });
+    } else {
+      client = auth.input;
+    }
+
+    // Resolve only for a client the engine may accept: an unauthenticated
+    // or not opted-in caller causes no key fetch and no token lookup.
+    const call: DecideCall = { form, now: started, client };
+    if (client.status === "authenticated" && client.allowedTokenExchange && !client.disabled) {
+      const inspection = engine.inspect(form);
+      const reloaded = new Set<string>();
+      await keys.ensure(inspection.subject, tctx, reloaded);
+      await keys.ensure(inspection.actor, tctx, reloaded);
+      const policy = client.policy;
+      const subjectFacts = await this.#opaqueFacts(
+        ctx,
+        opts,
+        provider,
+        inspection.subject,
+        first(form, "subject_token"),
+        first(form, "subject_token_type"),
+        policy?.subjectTokenTypes?.includes("refresh_token") === true,
+        started,
+      );
+      if (subjectFacts) call.subjectFacts = subjectFacts;
+      const actorFacts = await this.#opaqueFacts(
+        ctx,
+        opts,
+        provider,
+        inspection.actor,
+        first(form, "actor_token"),
+        first(form, "actor_token_type"),
+        policy?.actorTokenTypes?.includes("refresh_token") === true,
+        started,
+      );
+      if (actorFacts) call.actorFacts = actorFacts;
+      const subjectUser = await this.#externalUser(tctx, inspection.subject);
+      if (subjectUser) call.subjectUser = subjectUser;
+    }
+
+    const decision: Decision = engine.decide(call);
+    if (decision.type === "failure") {
+      let description = decision.description;
+      if (decision.status >= 500) {
+        // An invalid engine call (for example a malformed client policy in
+        // metadata) is the server's problem: log it, answer generically.
+        ctx.context.logger.error(`[token-exchange] ${decision.reason}: ${decision.description}`);
+        description = SERVER_FAILURE;
+      }
+      return this.#refuse(ctx, decision.audit, {
+        error: decision.error,
+        status: decision.status,
+        description,
+        challenge: decision.wwwAuthenticate,
+      });
+    }
+    // Only an authenticated client reaches a success.
+    if (!auth.ok) throw new Error("the engine granted an unauthenticated client");
+    return this.#issue(ctx, opts, grantType, decision, auth.client, started);
+  }
+
+  async #opaqueFacts(
+    ctx: Ctx,
+    opts: ProviderOptions,
+    provider: Provider,
+    hint: TokenHint | undefined,
+    token: string | undefined,
+    declared: string | undefined,
+    refreshAccepted: boolean,
+    now: number,
+  ): Promise<OpaqueTokenFacts | undefined> {
+    if (!hint || hint.format !== "opaque" || !token) return undefined;
+    if (declared === ACCESS_TOKEN_TYPE) {
+      return accessTokenFacts((t) => provider.validateAccessToken(t) as Promise<Record<string, unknown>>, token);
+    }
+    if (declared === REFRESH_TOKEN_TYPE && refreshAccepted) {
+      const format = opts as unknown as {
+        prefix?: { refreshToken?: string };
+        formatRefreshToken?: { decrypt?: (token: string) => unknown };
+      };
+      return refreshTokenFacts(
+        ctx as unknown as TokenExchangeContext,
+        async (t) => provider.hashToken(t, "refresh_token"),
+        token,
+        { prefix: format.prefix?.refreshToken, decrypt: format.formatRefreshToken?.decrypt },
+        now,
+      );
+    }
+    return undefined;
+  }
+
+  /** TX-24: the local user linked to an external subject, when there is one. */
+  async #externalUser(ctx: TokenExchangeContext, hint: TokenHint | undefined) {
+    if (!hint || hint.format !== "jwt" || !hint.issuer || !hint.subject) return undefined;
+    const trusted = (this.#options.trustedIssuers ?? []).find((t) => t.issuer === hint.issuer);
+    if (!trusted) return undefined;
+    const userId = await linkedUserId(ctx, trusted.providerId ?? trusted.issuer, hint.subject);
+    return userId ? { issuer: trusted.issuer, sub: hint.subject, userId } : undefined;
+  }
+
+  async #issue(
+    ctx: Ctx,
+    opts: ProviderOptions,
+    grantType: OAuthExtensionGrantHandlerInput["grantType"],
+    decision: Extract<Decision, { type: "success" }>,
+    client: TokenExchangeClient,
+    started: number,
+  ): Promise<OAuthTokenResponse> {
+    const user = await ctx.context.internalAdapter.findUserById(decision.userId);
+    if (!user) {
+      return this.#refuse(ctx, refuse(decision.audit, "invalid_request", "subject_not_found"), {
+        error: "invalid_request",
+        status: 400,
+        description: "the subject is not a user of this server",
+      });
+    }
+    // TX-51: the provider computes exp from its configured lifetime and its
+    // own clock; lower the lifetime for this call so exp <= the cap (one
+    // second of margin for the clock ticking in between).
+    const lifetime = Math.min(opts.accessTokenExpiresIn ?? 3600, decision.expiresAt - started - 1);
+    if (lifetime <= 0) {
+      return this.#refuse(ctx, refuse(decision.audit, "invalid_request", "token_expired"), {
+        error: "invalid_request",
+        status: 400,
+        description: "the presented tokens expire too soon to be exchanged",
+      });
+    }
+
+    // No ID token from an exchange; a refresh token only when policy allows (TX-50, TX-55).
+    const scopes = decision.scopes.filter(
+      (s) => s !== "openid" && (decision.refreshToken || s !== "offline_access"),
+    );
+    const record = toRecord(newRecordId(), decision.audit, {
+      act: decision.act,
+      expiresAt: started + lifetime,
+      grantedScope: scopes.join(" "),
+    });
+    await this.#record(ctx, record);
+
+    // TX-53: opaque tokens store no claims; the claims contributor re-derives
+    // `act` from the referenceId (the record, or `act` itself for custom sinks).
+    const referenceId = this.#audit.usesTable
+      ? RECORD_REFERENCE + record.id
+      : decision.act
+        ? encodeInlineReference(decision.act)
+        : undefined;
+    const targets = [...new Set([...decision.audiences, ...decision.resources])];
+    let response: OAuthTokenResponse;
+    try {
+      const capped = getOAuthProviderApi(
+        ctx,
+        { ...opts, accessTokenExpiresIn: lifetime, m2mAccessTokenExpiresIn: lifetime },
+        grantType,
+      );
+      response = await capped.issueTokens({
+        client: client as unknown as Parameters<typeof capped.issueTokens>[0]["client"],
+        user,
+        scopes,
+        ...(targets.length > 0 ? { resources: targets } : {}),
+        ...(decision.sessionId ? { sessionId: decision.sessionId } : {}),
+        ...(referenceId ? { referenceId } : {}),
+        ...(decision.act ? { accessTokenClaims: { act: decision.act } } : {}),
+        tokenResponse: { issued_token_type: decision.issuedTokenType },
+      });
+    } catch (error) {
+      // One attempt, one record: the granted record becomes the refusal.
+      const code = isApiError(error) && typeof error.body?.error === "string" ? error.body.error : "server_error";
+      const amended: ExchangeRecord = {
+        ...record,
+        decision: "refused",
+        error: code,
+        reason: "issuance_failed",
+        grantedScope: null,
+        act: null,
+        expiresAt: null,
+      };
+      try {
+        await this.#audit.amend(amended, ctx as unknown as TokenExchangeContext);
+      } catch (amendError) {
+        ctx.context.logger.error(`[token-exchange] the audit record could not be amended: ${describe(amendError)}`);
+      }
+      throw error;
+    }
+    const body: Record<string, unknown> = { ...(response as unknown as Record<string, unknown>) };
+    delete body.id_token;
+    if (!decision.refreshToken) delete body.refresh_token;
+    body.issued_token_type = decision.issuedTokenType;
+    return body as unknown as OAuthTokenResponse;
+  }
+
+  /**
+   * Claims contributor for access tokens. At issuance by this grant the
+   * `act` claim arrives through `accessTokenClaims`; at opaque-token
+   * introspection, userinfo and refresh, it is re-derived here (TX-53, TX-55).
+   */
+  async claims(input: OAuthClaimExtensionInput): Promise<Record<string, unknown>> {
+    if (!input.referenceId || input.grantType === TOKEN_EXCHANGE_GRANT) return {};
+    let act: ActClaim | undefined;
+    try {
+      act = await actOfReference(input.ctx as unknown as TokenExchangeContext, input.referenceId);
+    } catch (error) {
+      input.ctx.context.logger.error(`[token-exchange] could not read the act claim: ${describe(error)}`);
+      throw error;
+    }
+    return act ? { act } : {};
+  }
+}
+
+/** Checks options that can be checked without a request. */
+function validateOptions(options: TokenExchangeOptions): void {
+  for (const trusted of options.trustedIssuers ?? []) {
+    if (typeof trusted.issuer !== "string" || trusted.issuer.length === 0) {
+      throw new Error("tokenExchange: every trusted issuer needs an `issuer`");
+    }
+    if (!Array.isArray(trusted.audiences) || trusted.audiences.length === 0) {
+      throw new Error(`tokenExchange: trusted issuer ${trusted.issuer} needs at least one audience`);
+    }
+    if (!trusted.jwks && !trusted.jwksUri && !options.resolveKeys) {
+      throw new Error(`tokenExchange: trusted issuer ${trusted.issuer} needs \`jwks\` or \`jwksUri\``);
+    }
+  }
+}
+
+/**
+ * Binds the plugin factory to a runtime's engine constructor.
+ * @internal
+ */
+export function makeTokenExchange(
+  createEngine: (settings: EngineSettings) => EngineBase,
+): (options?: TokenExchangeOptions) => TokenExchangePlugin {
+  return (options: TokenExchangeOptions = {}): TokenExchangePlugin => {
+    validateOptions(options);
+    const exchange = new Exchange(options, createEngine);
+    const extension: OAuthProviderExtension = {
+      grants: { [TOKEN_EXCHANGE_GRANT]: (input) => exchange.handle(input) },
+      claims: { accessToken: (input) => exchange.claims(input) },
+    };
+    return {
+      id: "token-exchange",
+      schema,
+      options,
+      init(ctx: unknown) {
+        // Registers the grant (dispatch and discovery, TX-1, TX-54) and the
+        // claims contributor with the oauth-provider plugin.
+        extendOAuthProvider(ctx as AuthContext, extension);
+      },
+    };
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * Lookups the engine cannot do itself: opaque access and refresh tokens of
+ * this server (TX-21) and the local user an external subject is linked to
+ * (TX-24).
+ * @internal
+ */
+
+import type { ActClaim, OpaqueTokenFacts } from "./engine-types.js";
+import { adapterOf, decodeInlineReference, INLINE_REFERENCE, MODEL, RECORD_REFERENCE } from "./plugin-audit.js";
+import type { TokenExchangeContext } from "./plugin-types.js";
+
+const INACTIVE: OpaqueTokenFacts = { active: false, tokenType: "access_token" };
+
+function asString(value: unknown): string | undefined {
+  return typeof value === "string" && value.length > 0 ? value : undefined;
+}
+
+function asNumber(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isFinite(value) ? Math.floor(value) : undefined;
+}
+
+function asObject(value: unknown): Record<string, unknown> | undefined {
+  return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+function asAudience(value: unknown): string[] | undefined {
+  if (typeof value === "string") return [value];
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === "string");
+  return undefined;
+}
+
+/**
+ * An opaque access token through the provider's own validation. It is called
+ * without a client id: holder binding (TX-26) is the engine's, and the
+ * provider's client filter is wider than ours. Every failure (unknown token,
+ * revoked, any thrown error) reads as inactive.
+ */
+export async function accessTokenFacts(
+  validate: (token: string) => Promise<Record<string, unknown>>,
+  token: string,
+): Promise<OpaqueTokenFacts> {
+  let payload: Record<string, unknown>;
+  try {
+    payload = await validate(token);
+  } catch {
+    return INACTIVE;
+  }
+  if (payload?.active !== true) return INACTIVE;
+  const facts: OpaqueTokenFacts = { active: true, tokenType: "access_token" };
+  const sub = asString(payload.sub);
+  const clientId = asString(payload.client_id) ?? asString(payload.azp);
+  const scope = typeof payload.scope === "string" ? payload.scope : undefined;
+  const aud = asAudience(payload.aud);
+  const exp = asNumber(payload.exp);
+  const iat = asNumber(payload.iat);
+  const act = asObject(payload.act);
+  const mayAct = asObject(payload.may_act);
+  const sessionId = asString(payload.sid);
+  if (sub) facts.sub = sub;
+  if (clientId) facts.clientId = clientId;
+  if (scope !== undefined) facts.scope = scope;
+  if (aud) facts.aud = aud;
+  if (exp !== undefined) facts.exp = exp;
+  if (iat !== undefined) facts.iat = iat;
+  if (act) facts.act = act as ActClaim;
+  if (mayAct) facts.mayAct = mayAct;
+  if (sessionId) facts.sessionId = sessionId;
+  return facts;
+}
+
+interface RefreshRow {
+  clientId?: string | null;
+  userId?: string | null;
+  sessionId?: string | null;
+  referenceId?: string | null;
+  scopes?: string[] | null;
+  expiresAt?: Date | string | null;
+  createdAt?: Date | string | null;
+  revoked?: Date | string | boolean | null;
+}
+
+function seconds(value: Date | string | null | undefined): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  const ms = new Date(value).getTime();
+  return Number.isFinite(ms) ? Math.floor(ms / 1000) : undefined;
+}
+
+/** Provider options that change how refresh tokens are stored. */
+export interface RefreshTokenFormat {
+  prefix?: string | undefined;
+  decrypt?: ((token: string) => unknown) | undefined;
+}
+
+/**
+ * An opaque refresh token, looked up by its stored hash (the provider has no
+ * API to validate one without its client). Revoked or expired reads as
+ * inactive.
+ */
+export async function refreshTokenFacts(
+  ctx: TokenExchangeContext,
+  hash: (token: string) => Promise<string>,
+  token: string,
+  format: RefreshTokenFormat,
+  now: number,
+): Promise<OpaqueTokenFacts> {
+  const inactive: OpaqueTokenFacts = { active: false, tokenType: "refresh_token" };
+  try {
+    let raw = token;
+    if (format.prefix) {
+      if (!raw.startsWith(format.prefix)) return inactive;
+      raw = raw.slice(format.prefix.length);
+    }
+    if (format.decrypt) {
+      const decoded = (await format.decrypt(raw)) as { token?: unknown } | undefined;
+      if (typeof decoded?.token !== "string") return inactive;
+      raw = decoded.token;
+    }
+    const row = await adapterOf(ctx).findOne<RefreshRow>({
+      model: "oauthRefreshToken",
+      where: [{ field: "token", value: await hash(raw) }],
+    });
+    if (!row || row.revoked) return inactive;
+    const exp = seconds(row.expiresAt);
+    if (exp === undefined || exp <= now) return inactive;
+    const facts: OpaqueTokenFacts = { active: true, tokenType: "refresh_token", exp };
+    const iat = seconds(row.createdAt);
+    if (iat !== undefined) facts.iat = iat;
+    if (row.userId) facts.sub = row.userId;
+    if (row.clientId) facts.clientId = row.clientId;
+    if (row.scopes) facts.scope = row.scopes.join(" ");
+    if (row.sessionId) facts.sessionId = row.sessionId;
+    const act = await actOfReference(ctx, row.referenceId ?? undefined);
+    if (act) facts.act = act;
+    return facts;
+  } catch {
+    return inactive;
+  }
+}
+
+/**
+ * The `act` claim a token issued by an exchange carries, from its
+ * `referenceId`: `tx_<record id>` (read back from the table) or
+ * `txa.<base64url JSON>` (custom audit sinks). Other references are not ours.
+ */
+export async function actOfReference(
+  ctx: TokenExchangeContext,
+  referenceId: string | undefined,
+): Promise<ActClaim | undefined> {
+  if (!referenceId) return undefined;
+  if (referenceId.startsWith(INLINE_REFERENCE)) return decodeInlineReference(referenceId);
+  if (!referenceId.startsWith(RECORD_REFERENCE)) return undefined;
+  const record = await adapterOf(ctx).findOne<{ act?: unknown; decision?: string }>({
+    model: MODEL,
+    where: [{ field: "id", value: referenceId.slice(RECORD_REFERENCE.length) }],
+  });
+  if (!record || record.decision !== "granted") return undefined;
+  let act = record.act;
+  if (typeof act === "string") {
+    try {
+      act = JSON.parse(act);
+    } catch {
+      return undefined;
+    }
+  }
+  return asObject(act) as ActClaim | undefined;
+}
+
+/**
+ * The local user an external subject is linked to: a better-auth `account`
+ * row with `providerId` (the trusted issuer's) and `accountId` = `sub`.
+ */
+export async function linkedUserId(
+  ctx: TokenExchangeContext,
+  providerId: string,
+  sub: string,
+): Promise<string | undefined> {
+  const account = await adapterOf(ctx).findOne<{ userId?: string }>({
+    model: "account",
+    where: [
+      { field: "providerId", value: providerId },
+      { field: "accountId", value: sub },
+    ],
+  });
+  return account?.userId ?? undefined;
+}

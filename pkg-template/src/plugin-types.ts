@@ -1,0 +1,190 @@
+/**
+ * Public types of the better-auth plugin. They are declared structurally and
+ * import nothing from better-auth, so that these typings compile in a strict
+ * project without the DOM library or `@types/node` (better-auth's own
+ * declarations need one of them). The plugin object still satisfies
+ * better-auth's `BetterAuthPlugin`.
+ *
+ * Behaviour numbers (TX-n) refer to the project's token-exchange behaviour list.
+ */
+
+import type { ActClaim, ClientPolicy, Jwks, PartyRecord, TokenTypeName } from "./engine-types.js";
+
+/**
+ * The better-auth endpoint context of the token request (better-auth's
+ * `GenericEndpointContext`). Typed loosely here; cast it to better-auth's
+ * type when a callback needs more than `context.adapter` or `context.baseURL`.
+ */
+export interface TokenExchangeContext {
+  readonly context: {
+    readonly baseURL: string;
+    readonly adapter: unknown;
+    readonly [key: string]: unknown;
+  };
+  readonly [key: string]: unknown;
+}
+
+/**
+ * The exchanging client as the oauth-provider stores it (its `oauthClient`
+ * row, better-auth's `SchemaClient`), after it authenticated.
+ */
+export interface TokenExchangeClient {
+  readonly clientId: string;
+  readonly disabled?: boolean | null;
+  readonly scopes?: readonly string[] | null;
+  readonly grantTypes?: readonly string[] | null;
+  readonly tokenEndpointAuthMethod?: string | null;
+  /** Admin-set metadata; an object, or JSON text on some adapters. */
+  readonly metadata?: unknown;
+  readonly [key: string]: unknown;
+}
+
+/** What {@link TokenExchangeOptions.getClientPolicy} answers for a client. */
+export interface ClientPolicyResult {
+  /** The opt-in (TX-11): without `true` the client gets `unauthorized_client`. */
+  allowedTokenExchange: boolean;
+  /** The client's exchange policy (TX-43, TX-45); omitted means the defaults. */
+  policy?: ClientPolicy;
+}
+
+/** An external issuer whose tokens clients may exchange (token translation, TX-24). */
+export interface TrustedIssuerOptions {
+  /** The issuer identifier, exactly as in the tokens' `iss`. */
+  issuer: string;
+  /**
+   * The `aud` values that mean "for this server" in the issuer's tokens; a
+   * token naming none of them is refused (TX-20). At least one.
+   */
+  audiences: string[];
+  /** The issuer's public keys, inline. Takes precedence over `jwksUri`. */
+  jwks?: Jwks;
+  /**
+   * Where to fetch the issuer's JWKS. Fetched on first use, cached for
+   * `jwksCacheTtlSeconds`, and fetched again (at most once per
+   * `jwksRefetchIntervalSeconds`) when a token names an unknown `kid`.
+   * Header parameters such as `jku` or `x5u` in a token are never followed
+   * (TX-22).
+   */
+  jwksUri?: string;
+  /** Token types accepted from this issuer. Default `["jwt", "id_token", "access_token"]`. */
+  tokenTypes?: TokenTypeName[];
+  /**
+   * The `providerId` of better-auth `account` rows that link this issuer's
+   * subjects (`accountId` = the token's `sub`) to local users. Default: the
+   * issuer identifier. A subject without such a row is refused.
+   */
+  providerId?: string;
+}
+
+/**
+ * One audit record per exchange attempt, granted or refused (TX-60). It never
+ * holds a token value. The default sink stores it in the plugin's
+ * `tokenExchange` table.
+ */
+export interface ExchangeRecord {
+  /** Unique id; also the issued token's `referenceId` (`tx_<id>`) with the default sink. */
+  id: string;
+  createdAt: Date;
+  /** The exchanging client, authenticated or (when authentication failed) claimed. */
+  clientId: string | null;
+  subjectIss: string | null;
+  subject: string | null;
+  actorIss: string | null;
+  actor: string | null;
+  /** The client the actor token was issued to, or the exchanging client without one. */
+  actorClientId: string | null;
+  /** The subject token's existing `act` chain, outermost first (TX-44). */
+  priorActors: PartyRecord[];
+  audiences: string[];
+  resources: string[];
+  subjectTokenType: string | null;
+  actorTokenType: string | null;
+  requestedScope: string | null;
+  grantedScope: string | null;
+  decision: "granted" | "refused";
+  /** The OAuth error of a refusal. */
+  error: string | null;
+  /** The stable reason code of a refusal (the engine's, or the plugin's own). */
+  reason: string | null;
+  /** An actor token took part. */
+  delegation: boolean;
+  /** The `act` claim of the issued token (TX-41). */
+  act: ActClaim | null;
+  /** The latest expiry the issued token may carry (TX-51). */
+  expiresAt: Date | null;
+}
+
+/** Options of {@link tokenExchange}; every one is optional. */
+export interface TokenExchangeOptions {
+  /** External issuers whose tokens may be exchanged (TX-24). Default none. */
+  trustedIssuers?: TrustedIssuerOptions[];
+  /** Clock leeway for `exp`, `nbf` and `iat`, seconds (TX-20). Default 30, at most 300. */
+  leewaySeconds?: number;
+  /** Largest token accepted, bytes (TX-25). Default 16384. */
+  maxTokenBytes?: number;
+  /** Deepest JSON nesting accepted in a token (TX-25). Default 16. */
+  maxJsonDepth?: number;
+  /** Deepest `act` chain accepted or produced (TX-25). Default 5. */
+  maxActDepth?: number;
+  /** How long fetched or loaded key sets are kept, seconds. Default 300. */
+  jwksCacheTtlSeconds?: number;
+  /**
+   * Least time between two fetches of one trusted issuer's JWKS, seconds:
+   * bounds the refetches that tokens with unknown `kid`s can cause. Default 30.
+   */
+  jwksRefetchIntervalSeconds?: number;
+  /** Timeout of one JWKS fetch, milliseconds. Default 3000. */
+  jwksFetchTimeoutMs?: number;
+  /**
+   * Replaces reading the client's admin-set metadata
+   * (`{ allowedTokenExchange: true, tokenExchange: ClientPolicy }`).
+   * Return `null` to refuse the client (`unauthorized_client`).
+   */
+  getClientPolicy?: (
+    client: TokenExchangeClient,
+    ctx: TokenExchangeContext,
+  ) => Promise<ClientPolicyResult | null> | ClientPolicyResult | null;
+  /**
+   * Replaces key loading for any issuer: this server's (normally the jwt
+   * plugin's key set) and trusted ones (normally `jwks` / `jwksUri`).
+   * Return `null` when no keys are available; the exchange is then refused.
+   * Answers are cached like fetched key sets.
+   */
+  resolveKeys?: (issuer: string, ctx: TokenExchangeContext) => Promise<Jwks | null> | Jwks | null;
+  /**
+   * Replaces the write to the `tokenExchange` table. Called once per attempt
+   * before any token is issued; if it throws, nothing is issued and the
+   * client gets `500 server_error` (TX-61). If issuance fails after a granted
+   * record, it is called again with the same `id`, `decision: "refused"` and
+   * `reason: "issuance_failed"`. With a custom sink, the `act` claim of
+   * opaque tokens is carried in their `referenceId` (`txa.<base64url JSON>`)
+   * instead of being read back from the table.
+   */
+  audit?: (record: ExchangeRecord, ctx: TokenExchangeContext) => Promise<void> | void;
+}
+
+/** One field of the plugin's table, as better-auth's schema declares it. */
+export interface TokenExchangeField {
+  readonly type: "string" | "number" | "boolean" | "date" | "json" | "string[]";
+  readonly required: boolean;
+  readonly index?: boolean;
+}
+
+/**
+ * The plugin object handed to `betterAuth({ plugins: [...] })`. It satisfies
+ * better-auth's `BetterAuthPlugin`.
+ */
+export interface TokenExchangePlugin {
+  readonly id: "token-exchange";
+  /** The `tokenExchange` audit table (created by better-auth's migrations / CLI). */
+  readonly schema: {
+    readonly tokenExchange: {
+      readonly modelName: "tokenExchange";
+      readonly fields: { readonly [field: string]: TokenExchangeField };
+    };
+  };
+  /** Registers the grant with `@better-auth/oauth-provider` (called by better-auth). */
+  init(ctx: unknown): void;
+  /** The options this instance was created with. */
+  readonly options: TokenExchangeOptions;
+}

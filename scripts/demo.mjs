@@ -1,0 +1,465 @@
+#!/usr/bin/env node
+// `make demo`: RFC 8693 token exchange on a real better-auth server.
+//
+// Starts better-auth with @better-auth/oauth-provider, the jwt plugin and the
+// token-exchange plugin (imported from the built package, as a user would) on
+// 127.0.0.1 with SQLite in a temporary directory; registers a user, a BFF
+// client, two downstream APIs (API A, API B) and an agent client; signs the
+// user in through authorization_code + PKCE; then walks through impersonation,
+// delegation, a second delegation hop, a may_act refusal and a scope
+// escalation refusal, and prints the plugin's audit table.
+//
+// Every step checks its outcome (HTTP status, error code, `sub`, `act`, audit
+// reason); the first one that is not as expected stops the demo with exit
+// code 1. The server is stopped and its directory removed in every case.
+
+import { isDeepStrictEqual } from "node:util";
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
+import { GRANT, startServer, TT } from "../js-tests/helpers/server.mjs";
+
+const API_A = "https://api-a.example/";
+const API_B = "https://api-b.example/";
+/** Alice's tokens for the agent platform carry `may_act` naming the planner agent. */
+const AGENTS = "https://agents.example/";
+const SCOPES = ["openid", "profile", "email", "offline_access", "a:read", "b:read", "b:write"];
+
+// ---------------------------------------------------------------- output --
+
+const WIDTH = 78;
+const out = (line = "") => console.log(line);
+const rule = (ch) => ch.repeat(WIDTH);
+
+function heading(title) {
+  out();
+  out(rule("═"));
+  out(` ${title}`);
+  out(rule("═"));
+}
+
+function subheading(title) {
+  out();
+  out(`── ${title} ${"─".repeat(Math.max(3, WIDTH - title.length - 4))}`);
+}
+
+/** Rows of [key, value] with the keys padded to one column. */
+function table(rows, indent = 4) {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) out(`${" ".repeat(indent)}${k.padEnd(width)}  ${v}`.trimEnd());
+}
+
+/** A paragraph wrapped to the page width. */
+function prose(text, indent = 2) {
+  const words = text.split(/\s+/).filter(Boolean);
+  let line = "";
+  for (const w of words) {
+    if (line && indent + line.length + 1 + w.length > WIDTH) {
+      out(" ".repeat(indent) + line);
+      line = w;
+    } else {
+      line = line ? `${line} ${w}` : w;
+    }
+  }
+  if (line) out(" ".repeat(indent) + line);
+}
+
+const abbrev = (token) => (typeof token === "string" && token.length > 12 ? `${token.slice(0, 12)}…` : String(token));
+const TOKEN_FIELDS = new Set(["subject_token", "actor_token", "access_token", "refresh_token", "id_token"]);
+const shortUri = (uri) => uri.replace("urn:ietf:params:oauth:", "urn:…:");
+
+/** Human labels for ids (users, clients) and targets, for display only. */
+const labels = new Map();
+const label = (value) => labels.get(value) ?? value;
+const withLabel = (value) => (labels.has(value) ? `${value}  (${labels.get(value)})` : String(value));
+
+function claimRows(payload, now) {
+  const aud = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+  return [
+    ["iss", payload.iss],
+    ["sub", withLabel(payload.sub)],
+    ["aud", aud.map(withLabel).join(", ")],
+    ["scope", payload.scope ?? "-"],
+    ["client_id", withLabel(payload.client_id)],
+    ...actRows(payload.act),
+    ["exp", `${payload.exp}  (${new Date(payload.exp * 1000).toISOString()}, in ${payload.exp - now} s)`],
+  ];
+}
+
+/** The `act` claim as nested rows: the newest actor first, its `act` indented below. */
+function actRows(act, depth = 0) {
+  const pad = "  ".repeat(depth);
+  if (!act) return [[`${pad}act`, "- (none)"]];
+  const rows = [[`${pad}act`, ""]];
+  // sub first, the nested act last, whatever order the token has them in.
+  const order = (k) => (k === "sub" ? 0 : k === "act" ? 2 : 1);
+  for (const [k, v] of Object.entries(act).sort(([a], [b]) => order(a) - order(b))) {
+    if (k === "act") rows.push(...actRows(v, depth + 1).map(([rk, rv]) => [`  ${rk}`, rv]));
+    else rows.push([`${pad}  ${k}`, typeof v === "string" ? withLabel(v) : JSON.stringify(v)]);
+  }
+  return rows;
+}
+
+/** A client's metadata as printed rows: the policy one member a line, ids as labels. */
+function metadataRows(metadata, notes = {}) {
+  const show = (v) => JSON.stringify(v, (_k, x) => (typeof x === "string" && labels.has(x) ? `<${labels.get(x)}>` : x));
+  const rows = [];
+  for (const [k, v] of Object.entries(metadata)) {
+    if (k !== "tokenExchange") {
+      rows.push(["", `metadata.${k} = ${show(v)}${k === "allowedTokenExchange" ? "   (TX-11 opt-in)" : ""}`]);
+      continue;
+    }
+    for (const [pk, pv] of Object.entries(v)) {
+      const line = `metadata.tokenExchange.${pk} = ${show(pv)}`;
+      rows.push(["", notes[pk] ? `${line.padEnd(62)}  ${notes[pk]}` : line]);
+    }
+  }
+  if (!("tokenExchange" in metadata)) rows.push(["", "(no tokenExchange policy: the defaults)"]);
+  return rows;
+}
+
+// ---------------------------------------------------------- verification --
+
+class DemoFailure extends Error {}
+
+/** Stops before decoding when an exchange that should issue a token did not. */
+function mustIssue(step, r) {
+  if (r.status === 200 && typeof r.body?.access_token === "string") return;
+  throw new DemoFailure(`${step}: expected HTTP 200 with an access_token\n  actual:   HTTP ${r.status} ${JSON.stringify(r.body)}`);
+}
+
+/** Prints one check and throws when it does not hold. */
+function check(step, what, actual, expected) {
+  if (isDeepStrictEqual(actual, expected)) {
+    out(`    ok  ${what}`);
+    return;
+  }
+  out(`    ✗   ${what}`);
+  throw new DemoFailure(
+    `${step}: ${what}\n  expected: ${JSON.stringify(expected)}\n  actual:   ${JSON.stringify(actual)}`,
+  );
+}
+
+// ------------------------------------------------------------------ demo --
+
+let server;
+let exitCode = 0;
+try {
+  await main();
+} catch (error) {
+  exitCode = 1;
+  out();
+  out(rule("!"));
+  if (error instanceof DemoFailure) out(`DEMO FAILED at ${error.message}`);
+  else out(`DEMO FAILED: ${error?.stack ?? error}`);
+  out(rule("!"));
+} finally {
+  if (server) {
+    await server.stop();
+    out();
+    out("server stopped; its temporary directory (SQLite database) removed");
+  }
+}
+process.exitCode = exitCode;
+
+async function main() {
+  heading("RFC 8693 token exchange on a real better-auth server");
+
+  let plannerId; // read by customAccessTokenClaims, set once the user exists
+  server = await startServer({
+    provider: {
+      scopes: SCOPES,
+      // Alice's tokens for the agent platform name the one agent that may act for her.
+      customAccessTokenClaims: ({ resources }) =>
+        resources?.includes(AGENTS) && plannerId ? { may_act: { sub: plannerId } } : {},
+    },
+  });
+  const s = server;
+  table([
+    ["server", `${s.origin} (loopback, random port)`],
+    ["issuer", s.issuer],
+    ["token endpoint", `${s.base}/oauth2/token`],
+    ["database", `SQLite file ${s.db.name}`],
+    ["plugins", "jwt, @better-auth/oauth-provider, token-exchange (built package)"],
+  ]);
+
+  // ---- setup
+  subheading("Setup (through better-auth's admin API)");
+  for (const [id, name] of [[API_A, "API A"], [API_B, "API B"], [AGENTS, "agent platform"]]) {
+    await s.createResource(id);
+    labels.set(id, name);
+  }
+
+  const alice = await s.signUp("alice@example.com", "Alice");
+  const planner = await s.signUp("planner@agents.example", "Planner agent");
+  const tool = await s.signUp("tool@agents.example", "Tool agent");
+  plannerId = planner.user.id;
+  labels.set(alice.user.id, "alice");
+  labels.set(planner.user.id, "planner agent");
+  labels.set(tool.user.id, "tool agent");
+
+  const bffMetadata = { allowedTokenExchange: true };
+  const BFF = await s.createClient("BFF", {
+    scope: "openid profile email a:read b:read b:write",
+    metadata: bffMetadata,
+  });
+  labels.set(BFF.client_id, "bff");
+  await s.link(BFF, [API_A, API_B, AGENTS]);
+
+  const agentPolicy = {
+    holderBinding: { clients: [BFF.client_id] },
+    impersonation: false,
+    delegation: true,
+    maxDelegationDepth: 2,
+  };
+  const agentMetadata = { allowedTokenExchange: true, tokenExchange: agentPolicy };
+  const AGENT = await s.createClient("Agent runtime", {
+    scope: "openid profile a:read b:read",
+    metadata: agentMetadata,
+  });
+  labels.set(AGENT.client_id, "agent");
+  await s.link(AGENT, [API_A, API_B]);
+
+  out("  resources (RFC 8707 identifiers)");
+  table([
+    ["API A", API_A],
+    ["API B", API_B],
+    ["agent platform", `${AGENTS}  (its tokens carry may_act, see step 4)`],
+  ]);
+  out("  users");
+  table([
+    ["alice", `${alice.user.id}  alice@example.com`],
+    ["planner agent", `${planner.user.id}  planner@agents.example (service account)`],
+    ["tool agent", `${tool.user.id}  tool@agents.example (service account)`],
+  ]);
+  out("  clients (confidential, client_secret_basic, grant types authorization_code,");
+  out("           refresh_token, token-exchange)");
+  table([
+    ["bff", `${BFF.client_id}`],
+    ["", `scope    ${BFF.scope}`],
+    ["", `linked   API A, API B, agent platform`],
+    ...metadataRows(bffMetadata),
+    ["agent", `${AGENT.client_id}`],
+    ["", `scope    ${AGENT.scope}`],
+    ["", `linked   API A, API B`],
+    ...metadataRows(agentMetadata, {
+      holderBinding: "TX-26: may exchange tokens held by the bff (step 2)",
+      impersonation: "TX-43: delegation only",
+      maxDelegationDepth: "TX-45: act chains at most 2 deep",
+    }),
+  ]);
+
+  // ---- sign-in
+  subheading("Alice signs in at the BFF (authorization_code + PKCE S256)");
+  const login = await s.authorize(alice, BFF, { scope: "openid profile a:read b:read" });
+  const aliceToken = login.access_token;
+  table([
+    ["scope", login.scope],
+    ["access_token", `${abbrev(aliceToken)}  (opaque; the plugin validates it by lookup, TX-21)`],
+    ["id_token", abbrev(login.id_token)],
+    ["expires_in", `${login.expires_in} s`],
+  ]);
+
+  const jwks = createRemoteJWKSet(new URL(`${s.base}/jwks`));
+
+  /** Sends one exchange, prints request and response, returns both. */
+  async function exchange(client, pairs) {
+    out();
+    out(`  request   POST ${new URL(`${s.base}/oauth2/token`).pathname}   as ${label(client.client_id)} (HTTP Basic)`);
+    table([["grant_type", shortUri(GRANT)], ...pairs.map(([k, v]) => [k, TOKEN_FIELDS.has(k) ? abbrev(v) : shortUri(v)])], 12);
+    const r = await s.exchange(client, pairs);
+    out(`  response  HTTP ${r.status}`);
+    const body = typeof r.body === "object" && r.body ? r.body : { body: String(r.body) };
+    table(Object.entries(body).map(([k, v]) => [k, TOKEN_FIELDS.has(k) ? abbrev(v) : typeof v === "string" ? shortUri(v) : JSON.stringify(v)]), 12);
+    return r;
+  }
+
+  /** Verifies the issued JWT with the server's JWKS and prints its key claims. */
+  async function issued(token, expectedAudience) {
+    const { payload, protectedHeader } = await jwtVerify(token, jwks, {
+      issuer: s.issuer,
+      audience: expectedAudience,
+      typ: "at+jwt",
+    });
+    out(`  issued token  (${protectedHeader.alg}, typ ${protectedHeader.typ}; signature verified with ${s.base}/jwks)`);
+    table(claimRows(payload, Math.floor(Date.now() / 1000)), 12);
+    return payload;
+  }
+
+  const subject = (token) => [["subject_token", token], ["subject_token_type", TT.access]];
+  const actor = (token) => [["actor_token", token], ["actor_token_type", TT.access]];
+  const lastAudit = async () => (await s.records()).at(-1);
+  const checks = () => out("  checks");
+
+  // ---- step 1
+  heading("Step 1  Impersonation: the BFF exchanges Alice's token for API A, then API B");
+  prose(
+    "Subject token only (RFC 8693 §1.1, TX-40). Each issued token names one API as its audience, carries " +
+      "only the scope that API needs, keeps Alice as `sub` and has no `act`: the APIs see Alice.",
+  );
+  const byApi = {};
+  for (const [step, api, scope] of [["1a", API_A, "a:read"], ["1b", API_B, "b:read"]]) {
+    subheading(`${step}  for ${label(api)} (${api})`);
+    const r = await exchange(BFF, [...subject(aliceToken), ["resource", api], ["scope", scope]]);
+    mustIssue(`step ${step}`, r);
+    const p = await issued(r.body.access_token, api);
+    checks();
+    check(`step ${step}`, "HTTP 200, issued_token_type access_token, token_type Bearer", [r.status, r.body.issued_token_type, r.body.token_type], [200, TT.access, "Bearer"]);
+    check(`step ${step}`, "sub is alice", label(p.sub), "alice");
+    check(`step ${step}`, `aud is ${label(api)}`, p.aud, api);
+    check(`step ${step}`, `scope is ${scope}`, p.scope, scope);
+    check(`step ${step}`, "client_id is the bff", label(p.client_id), "bff");
+    check(`step ${step}`, "no act claim (impersonation)", p.act, undefined);
+    byApi[step] = p;
+  }
+  out();
+  out("  1a and 1b");
+  check("step 1", "same sub (alice), different aud (API A vs API B), neither has act", [byApi["1a"].sub === byApi["1b"].sub, byApi["1a"].aud !== byApi["1b"].aud, "act" in byApi["1a"] || "act" in byApi["1b"]], [true, true, false]);
+
+  // ---- step 2
+  heading("Step 2  Delegation: the planner agent acts for Alice (actor token)");
+  prose(
+    "The agent client presents Alice's token as the subject and the planner agent's own token as the " +
+      "actor (TX-41). The planner agent's token comes from its own sign-in at the agent client, so the " +
+      "actor token is bound to the agent client like any other token.",
+  );
+  prose(
+    "Holder binding (TX-26): Alice's token was issued to the bff, and by default only the bff (or a " +
+      "client named in its aud) may exchange it. The agent client's metadata widens this explicitly " +
+      "with tokenExchange.holderBinding = { clients: [<bff>] }; nothing is widened silently. The same " +
+      "metadata limits the agent to delegation (impersonation: false) and to act chains of depth 2.",
+  );
+  subheading("the planner agent signs in at the agent client (code + PKCE)");
+  const plannerToken = (await s.authorize(planner, AGENT, { scope: "profile" })).access_token;
+  table([["actor token", `${abbrev(plannerToken)}  (opaque, issued to the agent client)`]]);
+  subheading("2  agent: subject = Alice's token, actor = planner agent's token");
+  const r2 = await exchange(AGENT, [
+    ...subject(aliceToken),
+    ...actor(plannerToken),
+    ["resource", API_A],
+    ["resource", API_B],
+    ["scope", "a:read b:read"],
+  ]);
+  mustIssue("step 2", r2);
+  const p2 = await issued(r2.body.access_token, API_A);
+  checks();
+  const act2 = { sub: planner.user.id, client_id: AGENT.client_id };
+  check("step 2", "HTTP 200", r2.status, 200);
+  check("step 2", "sub is still alice", label(p2.sub), "alice");
+  check("step 2", "aud is API A and API B", p2.aud, [API_A, API_B]);
+  check("step 2", "client_id is the agent", label(p2.client_id), "agent");
+  check("step 2", "act = { sub: planner agent, client_id: agent }", p2.act, act2);
+
+  // ---- step 3
+  heading("Step 3  Second hop: the planner hands a narrower token to the tool agent");
+  prose(
+    "The token from step 2 (sub alice, act planner) becomes the subject; the tool agent's token is the " +
+      "actor. The new actor goes outermost and the planner is nested inside it, so the chain reads " +
+      "newest actor first (TX-41). Only the outermost act drives policy; the nested one is carried " +
+      "for audit (TX-44). The target narrows to API B and the scope to b:read.",
+  );
+  subheading("the tool agent signs in at the agent client (code + PKCE)");
+  const toolToken = (await s.authorize(tool, AGENT, { scope: "profile" })).access_token;
+  table([["actor token", `${abbrev(toolToken)}  (opaque, issued to the agent client)`]]);
+  subheading("3  agent: subject = step 2's token, actor = tool agent's token");
+  const r3 = await exchange(AGENT, [
+    ...subject(r2.body.access_token),
+    ...actor(toolToken),
+    ["resource", API_B],
+    ["scope", "b:read"],
+  ]);
+  mustIssue("step 3", r3);
+  const p3 = await issued(r3.body.access_token, API_B);
+  checks();
+  check("step 3", "HTTP 200", r3.status, 200);
+  check("step 3", "sub is still alice", label(p3.sub), "alice");
+  check("step 3", "aud is API B, scope b:read", [p3.aud, p3.scope], [API_B, "b:read"]);
+  check("step 3", "act = { tool agent, act: { planner agent } } (newest outermost)", p3.act, {
+    sub: tool.user.id,
+    client_id: AGENT.client_id,
+    act: act2,
+  });
+  const row3 = await lastAudit();
+  check("step 3", "audit: actor tool agent, prior actors [planner agent]", [label(row3.actor), row3.priorActors.map((a) => label(a.sub))], ["tool agent", ["planner agent"]]);
+
+  // ---- step 4
+  heading("Step 4  may_act refusal: Alice's token names the planner, the tool agent tries");
+  prose(
+    "Tokens Alice's BFF obtains for the agent platform carry may_act naming the one agent allowed to act " +
+      "for her (RFC 8693 §4.4; this server adds it through oauth-provider's customAccessTokenClaims). Every member of may_act must match the actor token (TX-42); here the " +
+      "actor is the tool agent, so the exchange is refused with invalid_request and audited.",
+  );
+  subheading("Alice's token for the agent platform (code + PKCE, resource)");
+  const mayActToken = (await s.authorize(alice, BFF, { scope: "profile a:read b:read", resource: AGENTS })).access_token;
+  const mayActClaims = decodeJwt(mayActToken);
+  table([
+    ["subject token", `${abbrev(mayActToken)}  (JWT)`],
+    ["sub", withLabel(mayActClaims.sub)],
+    ["aud", [mayActClaims.aud].flat().map(withLabel).join(", ")],
+    ["client_id", withLabel(mayActClaims.client_id)],
+    ["may_act", `{ sub: ${withLabel(mayActClaims.may_act?.sub)} }`],
+  ]);
+  check("step 4", "the subject token's may_act names the planner agent", mayActClaims.may_act, { sub: planner.user.id });
+  subheading("4  agent: subject = that token, actor = tool agent's token");
+  const r4 = await exchange(AGENT, [...subject(mayActToken), ...actor(toolToken), ["resource", API_A], ["scope", "a:read"]]);
+  const row4 = await lastAudit();
+  checks();
+  check("step 4", "HTTP 400 invalid_request", [r4.status, r4.body?.error], [400, "invalid_request"]);
+  check("step 4", "no token issued", r4.body?.access_token, undefined);
+  check("step 4", "audit: refused, reason may_act_mismatch, actor tool agent", [row4.decision, row4.reason, label(row4.actor)], ["refused", "may_act_mismatch", "tool agent"]);
+
+  // ---- step 5
+  heading("Step 5  Scope escalation refusal: the BFF asks API B for b:write");
+  prose(
+    "The bff is registered for b:write, but Alice's token only carries profile a:read b:read. An exchange " +
+      "never widens the subject token's scope (TX-31): asking for more is invalid_scope, never a silent " +
+      "grant (TX-32).",
+  );
+  const r5 = await exchange(BFF, [...subject(aliceToken), ["resource", API_B], ["scope", "b:read b:write"]]);
+  const row5 = await lastAudit();
+  checks();
+  check("step 5", "HTTP 400 invalid_scope", [r5.status, r5.body?.error], [400, "invalid_scope"]);
+  check("step 5", "no token issued", r5.body?.access_token, undefined);
+  check("step 5", "audit: refused, reason scope_not_allowed", [row5.decision, row5.reason], ["refused", "scope_not_allowed"]);
+
+  // ---- audit
+  heading("Audit trail: the plugin's tokenExchange table (TX-60), oldest first");
+  const rows = await s.records();
+  const targets = (row) => [...(row.audiences ?? []), ...(row.resources ?? [])].map(label).join(", ") || "-";
+  const chain = (row) => (row.actor ? [row.actor, ...(row.priorActors ?? []).map((a) => a.sub)].map(label).join(" < ") : "-");
+  const grid = [
+    ["step", "time (UTC)", "client", "subject", "actor (< prior)", "targets", "scope requested → granted", "decision", "reason"],
+    ...rows.map((row, i) => [
+      ["1a", "1b", "2", "3", "4", "5"][i] ?? "?",
+      row.createdAt.toISOString().slice(11, 19),
+      label(row.clientId),
+      label(row.subject),
+      chain(row),
+      targets(row),
+      `${row.requestedScope ?? "(none)"} → ${row.grantedScope ?? "-"}`,
+      row.decision,
+      row.reason ?? "-",
+    ]),
+  ];
+  const widths = grid[0].map((_, c) => Math.max(...grid.map((r) => r[c].length)));
+  const line = (cells) => `  ${cells.map((cell, c) => cell.padEnd(widths[c])).join("  ")}`.trimEnd();
+  out(line(grid[0]));
+  out(line(widths.map((w) => "─".repeat(w))));
+  for (const r of grid.slice(1)) out(line(r));
+  out();
+  out("  (names stand for the ids listed under Setup; the table holds no token values)");
+  out();
+  check(
+    "audit",
+    "one row per attempt: 4 granted, then may_act_mismatch and scope_not_allowed refusals",
+    rows.map((r) => [label(r.clientId), r.decision, r.reason]),
+    [
+      ["bff", "granted", null],
+      ["bff", "granted", null],
+      ["agent", "granted", null],
+      ["agent", "granted", null],
+      ["agent", "refused", "may_act_mismatch"],
+      ["bff", "refused", "scope_not_allowed"],
+    ],
+  );
+
+  heading("All steps behaved as expected");
+}
