@@ -398,6 +398,20 @@ describe("subject tokens", () => {
     assert.equal((await lastRecord()).reason, "token_type_mismatch");
   });
 
+  test("TX-23, TX-26: an ID token is a subject token as what it is, for the client it names", async () => {
+    const set = await tokenFor(alice, A, { scope: "openid profile" });
+    const body = await exchangeOk(A, [...subject(set.id_token, TT.id), ["resource", RES_BILLING]]);
+    const claims = decodeJwt(body.access_token);
+    assert.equal(claims.sub, alice.user.id);
+    assert.equal(claims.act, undefined);
+    // An ID token carries no scope: downscoping leaves none to grant.
+    assert.equal(body.scope, "");
+    // The same ID token presented by another client: its aud names A only.
+    const r = await s.exchange(B, [...subject(set.id_token, TT.id), ["resource", RES_BILLING]]);
+    assertError(r, 400, "invalid_request");
+    assert.equal((await lastRecord()).reason, "token_holder_mismatch");
+  });
+
   test("TX-51: the issued token never outlives the subject token", async () => {
     // RES_ORDERS tokens live 300 s; the exchanged token would live 3600 s.
     const subj = (await tokenFor(alice, A, { scope: "profile orders:read", resource: RES_ORDERS })).access_token;
