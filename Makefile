@@ -2,8 +2,17 @@
 #
 #   make toolchain   install the wasm target, wasm-bindgen-cli, node_modules (skips what is present)
 #   make pkg         build the npm package into pkg/ (only the stages whose inputs changed)
-#   make test        lint, Rust tests, package build, type checks, JS tests
+#   make test        lint, Rust tests, package build, type checks, JS tests,
+#                    package checks and the runtime suites
+#   make runtimes    install what the runtime suites run on (Deno, Bun, workerd, other Node.js lines)
+#   make pkg-check   publint, arethetypeswrong and the size of the packed tarball
+#   make runtime-test the packed tarball on workerd, Deno, Bun, Node.js 22/24 and from a bundle
+#   make deps        licences and RustSec advisories of every crate in Cargo.lock, offline
+#   make fuzz-smoke  each fuzz target for a few seconds (part of `make test`)
+#   make fuzz        each fuzz target for 10 minutes (FUZZ_SECONDS=N to change); inputs
+#                    reaching new coverage are merged into fuzz/corpus/
 #   make demo        run a real better-auth server with the plugin and walk through exchanges
+#   make bench       the benchmarks (engine vs jose, HTTP, size and start, scaling); not part of `make test`
 #   make clean       remove pkg/, test scratch files and cargo's target/
 
 SHELL := bash
@@ -17,6 +26,9 @@ RUST_SRC := Cargo.toml $(wildcard Cargo.lock) $(shell find src -name '*.rs' 2>/d
 TS_SRC := $(shell find pkg-template/src -name '*.ts') pkg-template/tsconfig.json
 BUILD_SCRIPTS := scripts/build-pkg.mjs scripts/lib/recipe.mjs
 JS_TESTS := $(shell find js-tests -name '*.test.mjs' -not -path '*/node_modules/*' -not -path '*/.tmp/*' | sort)
+# One node:test file per runtime; each runs the runtime on a fresh project
+# that installed the packed tarball (js-tests/runtimes/consumer.mjs).
+RUNTIME_TESTS := $(sort $(wildcard js-tests/runtimes/*.runtime.mjs))
 
 WASM := pkg/wasm/engine_bg.wasm
 DIST := pkg/dist/index.js
@@ -24,7 +36,7 @@ FILES := pkg/package.json pkg/README.md pkg/LICENSE
 # The built package as the tests import it (see scripts/install-pkg-for-tests.mjs).
 INSTALLED := js-tests/node_modules/better-auth-token-exchange/package.json
 
-.PHONY: all toolchain pkg test lint rust-test typecheck js-test demo clean
+.PHONY: all toolchain pkg test lint rust-test typecheck js-test demo bench clean runtimes pkg-check runtime-test deps fuzz fuzz-smoke
 
 all: pkg
 
@@ -34,7 +46,8 @@ toolchain:
 $(WASM): $(RUST_SRC) wasm-pack.toml package-lock.json $(BUILD_SCRIPTS) | toolchain
 	node scripts/build-pkg.mjs wasm
 
-$(DIST): $(WASM) $(TS_SRC) package-lock.json $(BUILD_SCRIPTS) | toolchain
+# The `dist` stage also writes the wasm's inline copy (scripts/inline-wasm.mjs).
+$(DIST): $(WASM) $(TS_SRC) package-lock.json $(BUILD_SCRIPTS) scripts/inline-wasm.mjs | toolchain
 	node scripts/build-pkg.mjs dist
 
 $(FILES) &: pkg-template/package.json pkg-template/README.md pkg-template/LICENSE Cargo.toml $(BUILD_SCRIPTS)
@@ -48,7 +61,7 @@ $(INSTALLED): $(WASM) $(DIST) $(FILES) scripts/install-pkg-for-tests.mjs
 	@# npm pack stamps files with a fixed 1985 date: mark the install as fresh.
 	@touch $@
 
-test: lint rust-test pkg typecheck js-test
+test: lint rust-test deps fuzz-smoke pkg typecheck js-test pkg-check runtime-test
 
 # src/wasm.rs compiles only with the `wasm` feature: lint it for its target too.
 lint: | toolchain
@@ -59,6 +72,18 @@ lint: | toolchain
 rust-test: | toolchain
 	cargo test
 
+# Offline, against the advisory snapshot in deps/ (deps/README.md).
+deps:
+	node scripts/check-deps.mjs
+
+# scripts/fuzz.sh: replays the committed corpus and crash reproducers, then
+# explores for a few seconds per target (smoke) or minutes (long).
+fuzz-smoke: | toolchain
+	bash scripts/fuzz.sh smoke
+
+fuzz: | toolchain
+	bash scripts/fuzz.sh long
+
 # The sources are type-checked by the `dist` stage itself; this checks the
 # published engine typings as a user's strict project sees them (no DOM, no
 # @types/node, skipLibCheck off) through a typed usage file.
@@ -68,10 +93,28 @@ typecheck: $(INSTALLED)
 js-test: $(INSTALLED)
 	node --test $(JS_TESTS)
 
+# Deno, Bun, miniflare and esbuild are root devDependencies (npm ci); the
+# other Node.js lines install from npm into node_modules/.cache/node-lines.
+runtimes: | toolchain
+	node scripts/ensure-runtimes.mjs
+
+pkg-check: $(INSTALLED)
+	node scripts/check-package.mjs
+
+# One fresh consumer project for all suites, then the suites one at a time.
+runtime-test: $(INSTALLED) | runtimes
+	node js-tests/runtimes/consumer.mjs
+	node --test --test-concurrency=1 $(RUNTIME_TESTS)
+
 # The demo imports the installed package through js-tests/helpers/server.mjs.
 demo: $(INSTALLED)
 	node scripts/demo.mjs
 
+# Benchmarks print tables with ratios and write bench/results/*.json; a few
+# minutes on a 2-core machine. Not run by `make test`: no timed assertions.
+bench: $(INSTALLED)
+	node bench/run.mjs
+
 clean:
-	rm -rf pkg js-tests/.tmp js-tests/node_modules
+	rm -rf pkg js-tests/.tmp js-tests/node_modules bench/.build
 	cargo clean

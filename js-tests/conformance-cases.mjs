@@ -48,11 +48,14 @@ function test(name, fn) {
 let engine;
 let keys;
 
-/** Creates the engine and the issuer keys every case uses; run once before the cases. */
-export async function setup() {
+/**
+ * Creates the engine and the issuer keys every case uses; run once before the
+ * cases. `settings` are added to the engine's (e.g. `signatureVerifier`).
+ */
+export async function setup(settings = {}) {
   const issuer = await makeIssuerKeys();
   keys = issuer.keys;
-  engine = createEngine({ issuer: ISSUER });
+  engine = createEngine({ issuer: ISSUER, ...settings });
   const answer = engine.setIssuerKeys(ISSUER, issuer.jwks);
   assert.equal(answer.type, "ok", JSON.stringify(answer));
   assert.equal(answer.keys, ALGORITHMS.length);

@@ -65,7 +65,7 @@ function assertError(r, status, error) {
 
 /** The newest audit row. */
 async function lastRecord() {
-  const rows = await s.records();
+  const rows = await s.allRecords();
   return rows.at(-1);
 }
 

@@ -87,6 +87,9 @@ function stageWasm() {
 
 function stageDist() {
   requireTool(wasmFile(), "build the `wasm` stage first");
+  // The bundler/Deno entry compiles against the wasm's inline copy: write it
+  // from the wasm now (the `wasm` stage clears pkg/wasm).
+  run(process.execPath, [path.join(root, "scripts", "inline-wasm.mjs")]);
   // Emitting over a previous build's .d.ts would make tsc read its own output.
   rmSync(path.join(pkgDir, "dist"), { recursive: true, force: true });
   const tsc = requireTool(bin("tsc"), "run `make toolchain` (npm package typescript)");

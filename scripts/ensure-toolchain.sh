@@ -53,3 +53,21 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   say "installing node_modules (npm ci)"
   npm ci --no-audit --no-fund
 fi
+
+# Fuzzing (scripts/fuzz.sh): cargo-fuzz at a pinned version, and a nightly
+# toolchain for its sanitizer flags. Where nightly cannot be installed (a
+# machine that reaches package registries only), scripts/fuzz.sh builds with
+# the stable compiler in bootstrap mode instead, so a failed install is not
+# fatal here.
+fuzz_version=0.13.2
+have=$( (cargo fuzz --version 2>/dev/null || true) | awk '{print $2}')
+if [ "$have" != "$fuzz_version" ]; then
+  say "installing cargo-fuzz $fuzz_version (found: ${have:-none})"
+  cargo install cargo-fuzz --version "=$fuzz_version" --locked --force
+fi
+if ! rustup toolchain list | grep -q '^nightly'; then
+  say "installing the nightly toolchain (for cargo-fuzz)"
+  if ! timeout 600 rustup toolchain install nightly --profile minimal; then
+    say "nightly could not be installed; fuzzing will use stable with RUSTC_BOOTSTRAP=1"
+  fi
+fi

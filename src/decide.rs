@@ -10,6 +10,7 @@ use crate::request::{ExchangeRequest, TokenType, GRANT_TYPE};
 use crate::token::{Role, TokenFacts, Validator};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use std::collections::HashSet;
 
 /// The client after TX-10 to TX-12.
 struct Client<'a> {
@@ -490,6 +491,10 @@ fn effective_policy(
     effective
 }
 
+fn scope_set(list: &[String]) -> HashSet<&str> {
+    list.iter().map(String::as_str).collect()
+}
+
 /// TX-30 to TX-32: the grantable scope is the client's registered scope,
 /// under the policy ceiling, and (unless relaxed) within the subject's.
 fn grant_scope(
@@ -500,10 +505,15 @@ fn grant_scope(
     refresh_token: bool,
 ) -> Result<Vec<String>, Refusal> {
     let relax = client.policy.relax_downscoping.unwrap_or(false);
+    // Sets, so the check stays linear in the number of scopes (up to
+    // MAX_SCOPES of them on each side).
+    let client_scopes = scope_set(client.scopes);
+    let ceiling = effective.scope_ceiling.as_deref().map(scope_set);
+    let subject_scopes = scope_set(&subject.scopes);
     let allowed = |s: &String| {
-        client.scopes.contains(s)
-            && effective.scope_ceiling.as_ref().is_none_or(|c| c.contains(s))
-            && (relax || subject.scopes.contains(s))
+        client_scopes.contains(s.as_str())
+            && ceiling.as_ref().is_none_or(|c| c.contains(s.as_str()))
+            && (relax || subject_scopes.contains(s.as_str()))
             // offline_access asks for a refresh token; only when policy allows.
             && (refresh_token || s != "offline_access")
     };
@@ -533,8 +543,14 @@ fn grant_scope(
                 .cloned()
                 .collect();
             if relax {
+                let mut seen: HashSet<&str> = subject
+                    .scopes
+                    .iter()
+                    .filter(|s| allowed(s))
+                    .map(String::as_str)
+                    .collect();
                 for s in client.scopes {
-                    if allowed(s) && !out.contains(s) {
+                    if allowed(s) && seen.insert(s.as_str()) {
                         out.push(s.clone());
                     }
                 }

@@ -133,13 +133,13 @@ fn valid_scope_token(token: &str) -> bool {
 
 /// Splits a space-delimited scope value, dropping repeats, keeping order.
 pub fn split_scope(value: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for token in value.split(' ').filter(|t| !t.is_empty()) {
-        if !out.iter().any(|s| s == token) {
-            out.push(token.to_owned());
-        }
-    }
-    out
+    // A set of the tokens seen keeps this linear in the number of scopes.
+    let mut seen = std::collections::HashSet::new();
+    value
+        .split(' ')
+        .filter(|t| !t.is_empty() && seen.insert(*t))
+        .map(str::to_owned)
+        .collect()
 }
 
 fn push_unique(list: &mut Vec<String>, value: &str) {

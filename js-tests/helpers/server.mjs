@@ -272,6 +272,25 @@ export async function startServer({ exchange: exchangeOptions = {}, provider = {
     });
   }
 
+  /** Every row of the audit table, oldest first (`records()` stops at the adapter's default page). */
+  async function allRecords() {
+    return context.adapter.findMany({
+      model: "tokenExchange",
+      sortBy: { field: "createdAt", direction: "asc" },
+      limit: Number.MAX_SAFE_INTEGER,
+    });
+  }
+
+  /** How many rows `model` has. */
+  async function countRows(model = "tokenExchange") {
+    return context.adapter.count({ model });
+  }
+
+  /** The newest audit row (by insertion order). */
+  function lastRecordRow() {
+    return db.prepare('SELECT * FROM "tokenExchange" ORDER BY rowid DESC LIMIT 1').get();
+  }
+
   async function stop() {
     server.closeAllConnections?.();
     await new Promise((resolve) => server.close(resolve));
@@ -299,6 +318,11 @@ export async function startServer({ exchange: exchangeOptions = {}, provider = {
     introspect,
     revoke,
     records,
+    allRecords,
+    countRows,
+    lastRecordRow,
+    /** A second connection to the server's database file (for fault tests). */
+    openOtherConnection: () => openDatabase(path.join(dir, "auth.sqlite")),
     stop,
   };
 }

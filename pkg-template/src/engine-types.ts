@@ -46,6 +46,13 @@ export interface EngineSettings {
   maxLifetimeSeconds?: number;
   /** Trusted external issuers (token translation, TX-24). */
   trustedIssuers?: TrustedIssuer[];
+  /**
+   * Who does the signature arithmetic; every other check stays in the engine.
+   * `"host"`: the runtime's native `node:crypto` (Node.js, Bun, Deno, workerd
+   * with `nodejs_compat`), throwing if there is none; `"builtin"`: the
+   * engine's own Rust code; `"auto"` (default): the host where it exists.
+   */
+  signatureVerifier?: "auto" | "host" | "builtin";
 }
 
 /** An external issuer whose tokens may be exchanged. Its keys are set with `setIssuerKeys`. */

@@ -1,8 +1,10 @@
 /**
  * The typed engine for Node.js (and any runtime with `node:fs` and
  * `import.meta.url` pointing at the file system): reads `engine_bg.wasm`
- * from the package on first use and compiles it synchronously.
+ * from the package on first use and compiles it synchronously. Signatures
+ * are checked with `node:crypto` unless `signatureVerifier` says otherwise.
  */
+import * as nodeCrypto from "node:crypto";
 import { readFileSync } from "node:fs";
 import { EngineBase, wasmInitializer } from "./engine-core.js";
 import type { EngineSettings } from "./engine-types.js";
@@ -15,7 +17,7 @@ const ready = wasmInitializer(() => readFileSync(new URL("../wasm/engine_bg.wasm
 export class Engine extends EngineBase {
   /** Throws an `Error` naming the setting when `settings` is invalid. */
   constructor(settings: EngineSettings) {
-    super(settings, ready);
+    super(settings, ready, nodeCrypto);
   }
 }
 

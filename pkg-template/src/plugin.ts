@@ -1,6 +1,7 @@
 /**
- * The better-auth plugin for Node.js and runtimes where the engine's Node
- * entry works (Bun, Deno with `node:fs`).
+ * The better-auth plugin bound to the Node.js engine entry (Node.js and
+ * Bun); `index-workerd.ts` and `index-inline.ts` bind the same plugin to the
+ * other entries.
  *
  * ```ts
  * import { betterAuth } from "better-auth";

@@ -9,6 +9,7 @@
 mod alg;
 mod ecdsa;
 mod error;
+mod host;
 mod jwk;
 mod jws;
 mod verifier;
@@ -19,6 +20,7 @@ use base64::Engine as _;
 
 pub use alg::Algorithm;
 pub use error::JoseError;
+pub use host::{host_jwk, HostPrimitive, HostVerifier};
 pub use jwk::{KeySet, PublicJwk, SkippedKey, JWKS_MAX_KEYS, RSA_MAX_BITS, RSA_MIN_BITS};
 pub use jws::{CompactJws, Header};
 pub use verifier::{RustCryptoVerifier, SignatureVerifier};

@@ -1,0 +1,83 @@
+// Benchmark 2: the token endpoint over HTTP on loopback, token exchange
+// against the same server's own client_credentials grant (which also
+// authenticates a client and signs a JWT), with autocannon as the load
+// generator. One better-auth server (SQLite, bench/http-server.mjs, in a
+// process of its own) serves both; the two grants take turns, several rounds
+// each, and the table reports medians.
+
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+import { fmt, median, table } from "./lib.mjs";
+
+/** Starts bench/http-server.mjs and reads its one line of fixtures. */
+async function startServerProcess(journal, nodeArgs = []) {
+  const child = spawn(process.execPath, [...nodeArgs, fileURLToPath(new URL("./http-server.mjs", import.meta.url)), journal], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: child.stdout });
+  const first = await new Promise((resolve, reject) => {
+    lines.once("line", resolve);
+    child.once("exit", (code) => reject(new Error(`the bench server exited (${code})`)));
+  });
+  return {
+    fixtures: JSON.parse(first),
+    async stop() {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.stdin.end();
+      await exited;
+    },
+  };
+}
+
+function fire(url, headers, body, { connections, seconds }) {
+  return new Promise((resolve, reject) => {
+    autocannon(
+      { url, method: "POST", headers, body, connections, duration: seconds, pipelining: 1 },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+  });
+}
+
+/**
+ * `journal`: `"wal"` runs SQLite in WAL mode with `synchronous = NORMAL` (the
+ * usual setting for a server); `"default"` keeps the rollback journal, where
+ * every commit (each exchange's audit record) waits for the disk.
+ */
+export async function run({ rounds = 3, seconds = 5, connections = 8, journal = "wal", nodeArgs = [] } = {}) {
+  const server = await startServerProcess(journal, nodeArgs);
+  try {
+    const { url, headers, bodies } = server.fixtures;
+    const samples = Object.fromEntries(Object.keys(bodies).map((k) => [k, { rps: [], p50: [], p99: [], errors: 0 }]));
+    for (const body of Object.values(bodies)) await fire(url, headers, body, { connections, seconds: 1 }); // warm-up
+    for (let r = 0; r < rounds; r++) {
+      for (const [name, body] of Object.entries(bodies)) {
+        const result = await fire(url, headers, body, { connections, seconds });
+        const m = samples[name];
+        m.rps.push(result.requests.average);
+        m.p50.push(result.latency.p50);
+        m.p99.push(result.latency.p99);
+        m.errors += result.errors + result.non2xx;
+      }
+    }
+    const summary = {};
+    for (const [name, m] of Object.entries(samples)) {
+      summary[name] = { rps: median(m.rps), p50: median(m.p50), p99: median(m.p99), errors: m.errors };
+    }
+    return { journal, connections, seconds, rounds, ...summary };
+  } finally {
+    await server.stop();
+  }
+}
+
+export function render(r) {
+  const row = (name, m) => [name, fmt.int(m.rps), fmt.ms(m.p50), fmt.ms(m.p99), String(m.errors)];
+  return (
+    table(
+      `2. HTTP: POST /oauth2/token on loopback, SQLite (${r.journal === "wal" ? "WAL" : "rollback journal"}), ${r.connections} connections, ${r.rounds} x ${r.seconds} s each, medians`,
+      ["grant", "req/s", "p50 ms", "p99 ms", "non-2xx"],
+      [row("token-exchange", r.token_exchange), row("client_credentials", r.client_credentials)],
+    ) + `\nratio token-exchange / client_credentials (req/s): ${fmt.ratio(r.token_exchange.rps / r.client_credentials.rps)}`
+  );
+}

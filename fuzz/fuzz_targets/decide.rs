@@ -1,0 +1,180 @@
+//! The whole decision (`Engine::decide`) on fuzzer-chosen subject and actor
+//! claims (really signed, so validation goes past the signature), client
+//! policy and extra form parameters. No panic, and every answer keeps the
+//! invariants the issue names: a grant's scope within the client's, its
+//! expiry within the lifetime cap, its `sub` the subject's, its `act` the
+//! subject's chain (impersonation) or the actor over that chain unchanged
+//! (delegation); a refusal never echoes the presented token.
+//!
+//! Input layout: one flags byte, then up to five 0x00-separated segments:
+//! subject payload, actor payload, client policy JSON, extra form pairs,
+//! subject header.
+#![no_main]
+
+use better_auth_token_exchange::answer::Verdict;
+use better_auth_token_exchange::{DecideCall, Decision, Engine};
+use better_auth_token_exchange_fuzz::{
+    engine, external_key, form_pairs, own_key, sign_raw, CLIENT_SCOPES, GRANT, LINKED,
+    MAX_LIFETIME, NOW,
+};
+use libfuzzer_sys::fuzz_target;
+use serde_json::{json, Value};
+
+const AT: &str = "urn:ietf:params:oauth:token-type:access_token";
+const JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
+const OWN_HEADER: &[u8] = br#"{"alg":"EdDSA","kid":"own-1","typ":"at+jwt"}"#;
+const EXT_HEADER: &[u8] = br#"{"alg":"EdDSA","kid":"ext-1","typ":"JWT"}"#;
+
+thread_local! {
+    static ENGINE: Engine = engine();
+}
+
+fn client(variant: u8, policy: Value) -> Value {
+    let mut c = json!({
+        "status": "authenticated", "clientId": "bff", "authMethod": "client_secret_basic",
+        "disabled": false, "grantTypes": [GRANT], "scopes": CLIENT_SCOPES,
+        "linkedResources": LINKED, "allowedTokenExchange": true, "policy": policy,
+    });
+    match variant {
+        1 => c["authMethod"] = json!("none"),
+        2 => {
+            c = json!({ "status": "unauthenticated", "clientId": "bff", "basic": true, "reason": "bad_credentials" })
+        }
+        3 => c["allowedTokenExchange"] = json!(false),
+        _ => {}
+    }
+    c
+}
+
+fn claims(payload: &[u8]) -> Option<serde_json::Map<String, Value>> {
+    match serde_json::from_slice::<Value>(payload) {
+        Ok(Value::Object(map)) => Some(map),
+        _ => None,
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
+    let mut segments = rest.splitn(5, |b| *b == 0);
+    let subject_payload = segments.next().unwrap_or_default();
+    let actor_payload = segments.next().unwrap_or_default();
+    let policy_bytes = segments.next().unwrap_or_default();
+    let extra = segments.next().unwrap_or_default();
+    let header = segments.next().unwrap_or_default();
+
+    let external_subject = flags & 0b100 != 0;
+    let subject_header = if !header.is_empty() {
+        header
+    } else if external_subject {
+        EXT_HEADER
+    } else {
+        OWN_HEADER
+    };
+    let subject_key = if external_subject {
+        external_key()
+    } else {
+        own_key()
+    };
+    let subject_token = sign_raw(&subject_key, subject_header, subject_payload);
+    let subject_type = if flags & 0b10 != 0 { JWT } else { AT };
+
+    let mut form = vec![
+        ("grant_type".to_owned(), GRANT.to_owned()),
+        ("subject_token".to_owned(), subject_token.clone()),
+        ("subject_token_type".to_owned(), subject_type.to_owned()),
+    ];
+    let actor_token = if flags & 0b1 != 0 {
+        let external_actor = flags & 0b1000 != 0;
+        let (key, header) = if external_actor {
+            (external_key(), EXT_HEADER)
+        } else {
+            (own_key(), OWN_HEADER)
+        };
+        let token = sign_raw(&key, header, actor_payload);
+        form.push(("actor_token".to_owned(), token.clone()));
+        form.push(("actor_token_type".to_owned(), AT.to_owned()));
+        Some(token)
+    } else {
+        None
+    };
+    form.extend(form_pairs(extra));
+
+    let policy = serde_json::from_slice::<Value>(policy_bytes).unwrap_or(Value::Null);
+    let call = json!({
+        "form": form,
+        "now": NOW,
+        "client": client((flags >> 4) & 0b11, policy),
+        "subjectUser": { "issuer": "https://idp.example", "sub": "ext-user", "userId": "local-user" },
+    });
+    let call: DecideCall = match serde_json::from_value(call) {
+        Ok(c) => c,
+        // A policy that is not even the right JSON shape for the call.
+        Err(_) => return,
+    };
+    let decision = ENGINE.with(|engine| engine.decide(&call));
+    if std::env::var_os("FUZZ_DEBUG").is_some() {
+        match &decision {
+            Decision::Success(g) => eprintln!("granted {} {:?}", g.subject, g.scopes),
+            Decision::Failure(f) => eprintln!("refused {} {}", f.reason, f.description),
+        }
+    }
+
+    match &decision {
+        Decision::Success(grant) => {
+            assert_eq!(grant.audit.decision, Verdict::Granted);
+            // TX-30: never wider than the client's registered scopes.
+            assert!(grant
+                .scopes
+                .iter()
+                .all(|s| CLIENT_SCOPES.contains(&s.as_str())));
+            // TX-51: within the lifetime cap and still in the future.
+            assert!(grant.expires_at > NOW && grant.expires_at <= NOW + MAX_LIFETIME);
+            // TX-6: only linked targets.
+            assert!(grant
+                .audiences
+                .iter()
+                .chain(&grant.resources)
+                .all(|t| LINKED.contains(&t.as_str())));
+            let subject = claims(subject_payload).expect("a granted subject has JSON claims");
+            // TX-40/41: sub is the subject's.
+            assert_eq!(
+                subject.get("sub").and_then(Value::as_str),
+                Some(grant.subject.as_str())
+            );
+            // TX-51: never outlives the subject token.
+            if let Some(exp) = subject.get("exp").and_then(Value::as_i64) {
+                assert!(grant.expires_at <= exp);
+            }
+            match &actor_token {
+                // TX-40: impersonation keeps the subject's act as it was.
+                None => assert_eq!(grant.act.as_ref(), subject.get("act")),
+                // TX-41: the actor outermost, the previous chain nested unchanged.
+                Some(_) => {
+                    let actor = claims(actor_payload).expect("a granted actor has JSON claims");
+                    let act = grant
+                        .act
+                        .as_ref()
+                        .and_then(Value::as_object)
+                        .expect("delegation has act");
+                    assert_eq!(act.get("sub"), actor.get("sub"));
+                    assert_eq!(act.get("act"), subject.get("act"));
+                }
+            }
+        }
+        Decision::Failure(failure) => {
+            assert_eq!(failure.audit.decision, Verdict::Refused);
+            assert!(matches!(failure.status, 400 | 401 | 500));
+            // TX-20, TX-70: no token contents in the description.
+            for token in std::iter::once(&subject_token).chain(actor_token.as_ref()) {
+                for part in token.split('.').filter(|p| p.len() >= 16) {
+                    assert!(
+                        !failure.description.contains(part),
+                        "a token part leaked into a description"
+                    );
+                }
+            }
+        }
+    }
+});
