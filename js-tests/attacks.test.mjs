@@ -16,7 +16,7 @@ import assert from "node:assert/strict";
 import dc from "node:diagnostics_channel";
 import { after, before, describe, test } from "node:test";
 import { decodeJwt } from "jose";
-import { startJwksServer, startServer, TT } from "./helpers/server.mjs";
+import { actor, startJwksServer, startServer, subject, TT } from "./helpers/server.mjs";
 import { b64u, hmac, jws, keyPair } from "./helpers/jws.mjs";
 
 const EXT = "https://idp.attack.example"; // trusted, keys inline
@@ -45,14 +45,6 @@ const leftTheProcess = () => outgoing.filter((url) => !url.startsWith(s.origin))
 
 // --- helpers -----------------------------------------------------------------
 const now = () => Math.floor(Date.now() / 1000);
-const subject = (token, type = TT.access) => [
-  ["subject_token", token],
-  ["subject_token_type", type],
-];
-const actor = (token, type = TT.access) => [
-  ["actor_token", token],
-  ["actor_token_type", type],
-];
 const target = [["audience", "billing"]];
 
 /** Claims of a valid token of the trusted issuer for Alice (linked as ext-alice). */

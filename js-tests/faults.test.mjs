@@ -16,7 +16,7 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import { after, before, describe, test } from "node:test";
-import { startServer, TT } from "./helpers/server.mjs";
+import { startServer, subject, TT } from "./helpers/server.mjs";
 import { jws, keyPair } from "./helpers/jws.mjs";
 
 const EXT_AUD = "https://as.faults.example/";
@@ -24,10 +24,6 @@ const FETCH_TIMEOUT_MS = 1000;
 /** Generous bound for an answer when a key source hangs (timeout 1 s). */
 const BOUND_MS = 10_000;
 
-const subject = (token, type = TT.access) => [
-  ["subject_token", token],
-  ["subject_token_type", type],
-];
 const now = () => Math.floor(Date.now() / 1000);
 
 /** A JWKS server whose every path misbehaves in its own way. */

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, beforeEach, test } from "node:test";
-import { startServer, TT } from "./helpers/server.mjs";
+import { startServer, subject, TT } from "./helpers/server.mjs";
 
 const RES_DPOP = "https://dpop.api.example/"; // issuance needs a DPoP proof
 
@@ -15,10 +15,6 @@ let alice, agent;
 const sunk = [];
 let failing = false;
 
-const subject = (token) => [
-  ["subject_token", token],
-  ["subject_token_type", TT.access],
-];
 
 async function accessTokenRows() {
   return (await s.context.adapter.findMany({ model: "oauthAccessToken" })).length;

@@ -5,20 +5,12 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { startServer, storedHash, TT } from "./helpers/server.mjs";
+import { actor, startServer, storedHash, subject, TT } from "./helpers/server.mjs";
 
 let s;
 let A, R; // A: defaults; R: also accepts refresh tokens as subject tokens
 let alice, agent1, agent2;
 
-const subject = (token, type = TT.access) => [
-  ["subject_token", token],
-  ["subject_token_type", type],
-];
-const actor = (token) => [
-  ["actor_token", token],
-  ["actor_token_type", TT.access],
-];
 
 async function exchangeOk(client, pairs) {
   const r = await s.exchange(client, pairs);

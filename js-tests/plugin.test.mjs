@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { createRemoteJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT } from "jose";
-import { GRANT, startJwksServer, startServer, storedHash, TT } from "./helpers/server.mjs";
+import { actor, GRANT, startJwksServer, startServer, storedHash, subject, TT } from "./helpers/server.mjs";
 
 const RES_ORDERS = "https://orders.api.example/"; // access tokens live 300 s (TX-51)
 const RES_BILLING = "https://billing.api.example/";
@@ -38,14 +38,6 @@ async function tokenFor(user, client, opts) {
   return set;
 }
 
-const subject = (token, type = TT.access) => [
-  ["subject_token", token],
-  ["subject_token_type", type],
-];
-const actor = (token, type = TT.access) => [
-  ["actor_token", token],
-  ["actor_token_type", type],
-];
 
 /** Exchanges and asserts the answer's status; returns the body. */
 async function exchangeOk(client, pairs) {

@@ -28,6 +28,16 @@ export const TT = {
   jwt: "urn:ietf:params:oauth:token-type:jwt",
   saml2: "urn:ietf:params:oauth:token-type:saml2",
 };
+/** Form pairs presenting `token` as the subject token (RFC 8693 §2.1). */
+export const subject = (token, type = TT.access) => [
+  ["subject_token", token],
+  ["subject_token_type", type],
+];
+/** Form pairs presenting `token` as the actor token (RFC 8693 §2.1). */
+export const actor = (token, type = TT.access) => [
+  ["actor_token", token],
+  ["actor_token_type", type],
+];
 export const REDIRECT = "https://client.example/callback";
 export const PASSWORD = "correct-horse-battery-staple";
 export const SCOPES = ["openid", "profile", "email", "offline_access", "orders:read", "billing:read", "reports:read"];
