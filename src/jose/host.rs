@@ -12,6 +12,7 @@
 //! the built-in [`RustCryptoVerifier`] answer instead.
 
 use rsa::traits::PublicKeyParts as _;
+use serde_json::{Map, Value};
 
 use super::jwk::KeyMaterial;
 use super::{Algorithm, JoseError, PublicJwk, RustCryptoVerifier, SignatureVerifier};
@@ -50,7 +51,7 @@ impl<H: HostPrimitive> SignatureVerifier for HostVerifier<H> {
         let Some(jwk) = host_jwk(key) else {
             return RustCryptoVerifier.verify(alg, key, message, signature);
         };
-        match self.host.verify(alg.name(), &jwk, message, signature) {
+        match self.host.verify(alg.name(), jwk, message, signature) {
             Some(true) => Ok(()),
             Some(false) => Err(JoseError::BadSignature),
             None => RustCryptoVerifier.verify(alg, key, message, signature),
@@ -156,11 +157,16 @@ const SMALL_ORDER: [[u8; 32]; 8] = [
 /// The key as the host imports it: a JWK with only the members that define
 /// the key, as JSON text. The members were checked when the key was parsed:
 /// `kty` and `crv` are known names and the others strict base64url, so none
-/// needs escaping. `None` if a member is somehow missing.
-pub fn host_jwk(key: &PublicJwk) -> Option<String> {
-    let jwk = key.jwk();
+/// needs escaping. `None` if a member is somehow missing. Built once, when
+/// the key is parsed, so verification does no formatting.
+pub fn host_jwk(key: &PublicJwk) -> Option<&str> {
+    key.host_jwk.as_deref()
+}
+
+/// Builds [`host_jwk`]'s text from a parsed key's material and members.
+pub(crate) fn build_host_jwk(material: &KeyMaterial, jwk: &Map<String, Value>) -> Option<String> {
     let member = |name: &str| jwk.get(name).and_then(|v| v.as_str());
-    Some(match &key.material {
+    Some(match material {
         KeyMaterial::Ed25519(_) => {
             format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{}"}}"#, member("x")?)
         }
@@ -293,7 +299,7 @@ mod tests {
     fn the_host_jwk_holds_only_the_key() {
         let key = ed_key();
         let text = host_jwk(&key).unwrap();
-        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let value: serde_json::Value = serde_json::from_str(text).unwrap();
         assert_eq!(value["kty"], "OKP");
         assert_eq!(value["crv"], "Ed25519");
         assert_eq!(value.as_object().unwrap().len(), 3);

@@ -77,6 +77,8 @@ pub struct PublicJwk {
     alg: Option<Algorithm>,
     pub(crate) material: KeyMaterial,
     jwk: Map<String, Value>,
+    /// The key as a host signature primitive imports it (`host::host_jwk`).
+    pub(crate) host_jwk: Option<String>,
 }
 
 impl PublicJwk {
@@ -155,11 +157,13 @@ impl PublicJwk {
             }
         }
 
+        let host_jwk = super::host::build_host_jwk(&material, jwk);
         Ok(PublicJwk {
             kid,
             alg,
             material,
             jwk: jwk.clone(),
+            host_jwk,
         })
     }
 
