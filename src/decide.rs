@@ -325,7 +325,12 @@ fn run(
         subject: subject.sub.clone(),
         subject_issuer: subject.iss.clone(),
         user_id,
-        session_id: subject.session_id.clone(),
+        // Another issuer's `sid` names none of our sessions.
+        session_id: if subject.external {
+            None
+        } else {
+            subject.session_id.clone()
+        },
         audiences,
         resources,
         scopes,

@@ -421,6 +421,14 @@ fn tx24_translation_needs_issuer_allowed_for_client_and_linked_user() {
         ),
         ("local-9", "ext-user", EXTERNAL)
     );
+    // An external `sid` is not one of this server's sessions.
+    let with_sid = external_token(json!({"sid": "their-session"}));
+    let g = decide(
+        form(&with_sid, JWT, &aud_a()),
+        client(policy.clone()),
+        user.clone(),
+    );
+    assert_eq!(granted(&g).session_id, None);
     // A mapping for another subject does not count.
     let wrong =
         json!({"subjectUser": {"issuer": EXTERNAL, "sub": "someone-else", "userId": "local-9"}});
