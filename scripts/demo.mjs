@@ -6,8 +6,9 @@
 // 127.0.0.1 with SQLite in a temporary directory; registers a user, a BFF
 // client, two downstream APIs (API A, API B) and an agent client; signs the
 // user in through authorization_code + PKCE; then walks through impersonation,
-// delegation, a second delegation hop, a may_act refusal and a scope
-// escalation refusal, and prints the plugin's audit table.
+// delegation, a second delegation hop, a may_act refusal, a scope
+// escalation refusal and revocation following the two-hop chain (a revoked
+// token, then the user signing out), and prints the plugin's audit table.
 //
 // Every step checks its outcome (HTTP status, error code, `sub`, `act`, audit
 // reason); the first one that is not as expected stops the demo with exit
@@ -296,6 +297,7 @@ async function main() {
       "only the scope that API needs, keeps Alice as `sub` and has no `act`: the APIs see Alice.",
   );
   const byApi = {};
+  const r1Tokens = {};
   for (const [step, api, scope] of [["1a", API_A, "a:read"], ["1b", API_B, "b:read"]]) {
     subheading(`${step}  for ${label(api)} (${api})`);
     const r = await exchange(BFF, [...subject(aliceToken), ["resource", api], ["scope", scope]]);
@@ -309,6 +311,7 @@ async function main() {
     check(`step ${step}`, "client_id is the bff", label(p.client_id), "bff");
     check(`step ${step}`, "no act claim (impersonation)", p.act, undefined);
     byApi[step] = p;
+    r1Tokens[step] = r.body.access_token;
   }
   out();
   out("  1a and 1b");
@@ -420,13 +423,54 @@ async function main() {
   check("step 5", "no token issued", r5.body?.access_token, undefined);
   check("step 5", "audit: refused, reason scope_not_allowed", [row5.decision, row5.reason], ["refused", "scope_not_allowed"]);
 
+  // ---- step 6
+  heading("Step 6  Revocation follows the chain");
+  prose(
+    "Every exchange opens its own session, a child of the subject token's session, and the issued " +
+      "token carries it as sid. Revoking a token, its grant or its session ends every token exchanged " +
+      "from it, hop after hop; tokens that do not descend from it stay active.",
+  );
+  const issuedTokens = [
+    ["1a (bff, API A)", BFF, r1Tokens["1a"]],
+    ["1b (bff, API B)", BFF, r1Tokens["1b"]],
+    ["2  (agent, planner)", AGENT, r2.body.access_token],
+    ["3  (agent, tool)", AGENT, r3.body.access_token],
+  ];
+  /** Introspection (RFC 7662) by the client each token was issued to. */
+  const states = async () => {
+    const rows = [];
+    for (const [name, client, token] of issuedTokens) {
+      rows.push([name, (await s.introspect(client, token)).body.active ? "active" : "inactive"]);
+    }
+    table([["token from step", "introspection"], ...rows], 4);
+    return rows.map(([, state]) => state);
+  };
+  subheading("6a  the agent revokes step 2's token (RFC 7009), the token step 3 was exchanged from");
+  const revoked = await s.revoke(AGENT, r2.body.access_token);
+  out(`  response  HTTP ${revoked.status}`);
+  const after6a = await states();
+  checks();
+  check("step 6a", "HTTP 200", revoked.status, 200);
+  check("step 6a", "steps 2 and 3 inactive (two hops), steps 1a and 1b still active", after6a, ["active", "active", "inactive", "inactive"]);
+  subheading("6b  Alice signs out");
+  const signOut = await fetch(`${s.base}/sign-out`, {
+    method: "POST",
+    headers: { cookie: alice.cookie, origin: s.origin, "content-type": "application/json" },
+    body: "{}",
+  });
+  out(`  response  HTTP ${signOut.status}`);
+  const after6b = await states();
+  checks();
+  check("step 6b", "HTTP 200", signOut.status, 200);
+  check("step 6b", "every token exchanged from Alice's sign-in is inactive", after6b, ["inactive", "inactive", "inactive", "inactive"]);
+
   // ---- audit
   heading("Audit trail: the plugin's tokenExchange table (TX-60), oldest first");
   const rows = await s.records();
   const targets = (row) => [...(row.audiences ?? []), ...(row.resources ?? [])].map(label).join(", ") || "-";
   const chain = (row) => (row.actor ? [row.actor, ...(row.priorActors ?? []).map((a) => a.sub)].map(label).join(" < ") : "-");
   const grid = [
-    ["step", "time (UTC)", "client", "subject", "actor (< prior)", "targets", "scope requested → granted", "decision", "reason"],
+    ["step", "time (UTC)", "client", "subject", "actor (< prior)", "targets", "scope requested → granted", "decision", "reason", "revoked"],
     ...rows.map((row, i) => [
       ["1a", "1b", "2", "3", "4", "5"][i] ?? "?",
       row.createdAt.toISOString().slice(11, 19),
@@ -437,6 +481,7 @@ async function main() {
       `${row.requestedScope ?? "(none)"} → ${row.grantedScope ?? "-"}`,
       row.decision,
       row.reason ?? "-",
+      row.revokedAt ? row.revokedAt.toISOString().slice(11, 19) : "-",
     ]),
   ];
   const widths = grid[0].map((_, c) => Math.max(...grid.map((r) => r[c].length)));

@@ -6,6 +6,7 @@
  */
 
 import type { ActClaim, AuditRecord, OAuthErrorCode } from "./engine-types.js";
+import type { Lineage } from "./plugin-revocation.js";
 import type { ExchangeRecord, TokenExchangeContext, TokenExchangeField, TokenExchangeOptions } from "./plugin-types.js";
 
 /** The plugin's table; `id` is added by better-auth. */
@@ -33,6 +34,12 @@ export const schema = {
       delegation: { type: "boolean", required: true },
       act: { type: "json", required: false },
       expiresAt: { type: "date", required: false },
+      // Lineage of a granted exchange (plugin-revocation.ts).
+      sessionId: { type: "string", required: false, index: true },
+      parentSessionId: { type: "string", required: false, index: true },
+      parentTokenHash: { type: "string", required: false, index: true },
+      parentGrantId: { type: "string", required: false, index: true },
+      revokedAt: { type: "date", required: false },
     } satisfies Record<string, TokenExchangeField>,
   },
 } as const;
@@ -73,8 +80,14 @@ export function newRecordId(): string {
 export function toRecord(
   id: string,
   audit: AuditRecord,
-  extra: { act?: ActClaim | undefined; expiresAt?: number | undefined; grantedScope?: string | undefined } = {},
+  extra: {
+    act?: ActClaim | undefined;
+    expiresAt?: number | undefined;
+    grantedScope?: string | undefined;
+    lineage?: Lineage | undefined;
+  } = {},
 ): ExchangeRecord {
+  const granted = audit.decision === "granted";
   return {
     id,
     createdAt: new Date(audit.time > 0 ? audit.time * 1000 : Date.now()),
@@ -90,13 +103,18 @@ export function toRecord(
     subjectTokenType: audit.subjectTokenType ?? null,
     actorTokenType: audit.actorTokenType ?? null,
     requestedScope: audit.requestedScope ?? null,
-    grantedScope: audit.decision === "granted" ? (extra.grantedScope ?? audit.grantedScope ?? null) : null,
+    grantedScope: granted ? (extra.grantedScope ?? audit.grantedScope ?? null) : null,
     decision: audit.decision,
     error: audit.error ?? null,
     reason: audit.reason ?? null,
     delegation: audit.delegation === true,
-    act: audit.decision === "granted" ? (extra.act ?? null) : null,
-    expiresAt: audit.decision === "granted" && extra.expiresAt ? new Date(extra.expiresAt * 1000) : null,
+    act: granted ? (extra.act ?? null) : null,
+    expiresAt: granted && extra.expiresAt ? new Date(extra.expiresAt * 1000) : null,
+    sessionId: (granted ? extra.lineage?.sessionId : null) ?? null,
+    parentSessionId: (granted ? extra.lineage?.parentSessionId : null) ?? null,
+    parentTokenHash: (granted ? extra.lineage?.parentTokenHash : null) ?? null,
+    parentGrantId: (granted ? extra.lineage?.parentGrantId : null) ?? null,
+    revokedAt: null,
   };
 }
 

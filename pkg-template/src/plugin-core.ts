@@ -22,7 +22,7 @@ import type {
   OAuthProviderExtension,
   OAuthTokenResponse,
 } from "@better-auth/oauth-provider";
-import { APIError } from "better-auth/api";
+import { APIError, createAuthMiddleware } from "better-auth/api";
 import type { EngineBase } from "./engine-core.js";
 import type {
   ActClaim,
@@ -38,9 +38,11 @@ import type {
   TokenHint,
 } from "./engine-types.js";
 import {
+  adapterOf,
   AuditTrail,
   bareAudit,
   encodeInlineReference,
+  MODEL,
   newRecordId,
   RECORD_REFERENCE,
   refuse,
@@ -49,7 +51,25 @@ import {
 } from "./plugin-audit.js";
 import { authenticate, authenticatedClient, claimedClientId, isApiError, usedBasic } from "./plugin-client.js";
 import { BodyTooLarge, describe, fetchJwks, KeyResolver, readLimited } from "./plugin-keys.js";
-import { accessTokenFacts, actOfReference, linkedUserId, refreshTokenFacts } from "./plugin-lookup.js";
+import {
+  accessTokenFacts,
+  accessTokenGrant,
+  actOfReference,
+  findRefreshRow,
+  linkedUserId,
+  refreshTokenFacts,
+  type RefreshTokenFormat,
+} from "./plugin-lookup.js";
+import {
+  type AuthLike,
+  isExchangeSession,
+  type Lineage,
+  liveSession,
+  openExchangeSession,
+  revokeDescendants,
+  revokeSessionTokens,
+  tokenDigest,
+} from "./plugin-revocation.js";
 import type {
   ExchangeRecord,
   TokenExchangeClient,
@@ -88,6 +108,29 @@ const SERVER_FAILURE = "the token exchange failed on the server";
 function first(form: FormPairs, name: string): string | undefined {
   return form.find(([k]) => k === name)?.[1];
 }
+
+/** How the provider stores refresh tokens (prefix, encryption). */
+function refreshFormat(opts: unknown): RefreshTokenFormat {
+  const o = opts as {
+    prefix?: { refreshToken?: string };
+    formatRefreshToken?: { decrypt?: (token: string) => unknown };
+  };
+  return { prefix: o.prefix?.refreshToken, decrypt: o.formatRefreshToken?.decrypt };
+}
+
+/** The provider's options, from its plugin (in hooks, which get no `opts`). */
+function providerOptions(ctx: { context: { getPlugin(id: string): unknown } }): ProviderOptions | undefined {
+  return (ctx.context.getPlugin("oauth-provider") as { options?: ProviderOptions } | null | undefined)?.options;
+}
+
+/** The token a revocation request names (RFC 7009 §2.1), without an auth scheme. */
+function revokedToken(body: unknown): string | undefined {
+  const token = (body as { token?: unknown } | null | undefined)?.token;
+  if (typeof token !== "string" || token.length === 0) return undefined;
+  return token.replace(/^(bearer|dpop)\s+/i, "");
+}
+
+const isJwt = (token: string) => token.split(".").length === 3;
 
 /** The parsed body of an in-process call (no `Request`), as pairs. */
 function pairsOfBody(body: unknown): FormPairs {
@@ -261,13 +304,14 @@ class Exchange {
     // Resolve only for a client the engine may accept: an unauthenticated
     // or not opted-in caller causes no key fetch and no token lookup.
     const call: DecideCall = { form, now: started, client };
+    let subjectGrantId: string | undefined;
     if (client.status === "authenticated" && client.allowedTokenExchange && !client.disabled) {
       const inspection = engine.inspect(form);
       const reloaded = new Set<string>();
       await keys.ensure(inspection.subject, tctx, reloaded);
       await keys.ensure(inspection.actor, tctx, reloaded);
       const policy = client.policy;
-      const subjectFacts = await this.#opaqueFacts(
+      const subjectLookup = await this.#opaqueFacts(
         ctx,
         opts,
         provider,
@@ -277,8 +321,11 @@ class Exchange {
         policy?.subjectTokenTypes?.includes("refresh_token") === true,
         started,
       );
-      if (subjectFacts) call.subjectFacts = subjectFacts;
-      const actorFacts = await this.#opaqueFacts(
+      if (subjectLookup) {
+        call.subjectFacts = subjectLookup.facts;
+        subjectGrantId = subjectLookup.grantId;
+      }
+      const actorLookup = await this.#opaqueFacts(
         ctx,
         opts,
         provider,
@@ -288,7 +335,7 @@ class Exchange {
         policy?.actorTokenTypes?.includes("refresh_token") === true,
         started,
       );
-      if (actorFacts) call.actorFacts = actorFacts;
+      if (actorLookup) call.actorFacts = actorLookup.facts;
       const subjectUser = await this.#externalUser(tctx, inspection.subject);
       if (subjectUser) call.subjectUser = subjectUser;
     }
@@ -311,7 +358,10 @@ class Exchange {
     }
     // Only an authenticated client reaches a success.
     if (!auth.ok) throw new Error("the engine granted an unauthenticated client");
-    return this.#issue(ctx, opts, grantType, decision, auth.client, started);
+    return this.#issue(ctx, opts, grantType, decision, auth.client, started, {
+      token: first(form, "subject_token") ?? "",
+      grantId: subjectGrantId,
+    });
   }
 
   async #opaqueFacts(
@@ -323,21 +373,25 @@ class Exchange {
     declared: string | undefined,
     refreshAccepted: boolean,
     now: number,
-  ): Promise<OpaqueTokenFacts | undefined> {
+  ): Promise<{ facts: OpaqueTokenFacts; grantId?: string | undefined } | undefined> {
     if (!hint || hint.format !== "opaque" || !token) return undefined;
     if (declared === ACCESS_TOKEN_TYPE) {
-      return accessTokenFacts((t) => provider.validateAccessToken(t) as Promise<Record<string, unknown>>, token);
+      const facts = await accessTokenFacts(
+        (t) => provider.validateAccessToken(t) as Promise<Record<string, unknown>>,
+        token,
+      );
+      if (!facts.active || !this.#audit.usesTable) return { facts };
+      // The grant it was issued with: revoking that grant revokes what is exchanged from it.
+      const prefix = (opts as { prefix?: { opaqueAccessToken?: string } }).prefix?.opaqueAccessToken;
+      const tctx = ctx as unknown as TokenExchangeContext;
+      return { facts, grantId: await accessTokenGrant(tctx, async (t) => provider.hashToken(t, "access_token"), token, prefix) };
     }
     if (declared === REFRESH_TOKEN_TYPE && refreshAccepted) {
-      const format = opts as unknown as {
-        prefix?: { refreshToken?: string };
-        formatRefreshToken?: { decrypt?: (token: string) => unknown };
-      };
       return refreshTokenFacts(
         ctx as unknown as TokenExchangeContext,
         async (t) => provider.hashToken(t, "refresh_token"),
         token,
-        { prefix: format.prefix?.refreshToken, decrypt: format.formatRefreshToken?.decrypt },
+        refreshFormat(opts),
         now,
       );
     }
@@ -360,7 +414,9 @@ class Exchange {
     decision: Extract<Decision, { type: "success" }>,
     client: TokenExchangeClient,
     started: number,
+    subject: { token: string; grantId: string | undefined },
   ): Promise<OAuthTokenResponse> {
+    const tctx = ctx as unknown as TokenExchangeContext;
     const user = await ctx.context.internalAdapter.findUserById(decision.userId);
     if (!user) {
       return this.#refuse(ctx, refuse(decision.audit, "invalid_request", "subject_not_found"), {
@@ -381,16 +437,64 @@ class Exchange {
       });
     }
 
+    // The subject's session must be live: an opaque subject's lookup checked
+    // it, an own JWT only names it in `sid`.
+    let parentEnds = Number.POSITIVE_INFINITY;
+    if (decision.sessionId) {
+      const parent = await liveSession(tctx, decision.sessionId);
+      if (!parent) {
+        return this.#refuse(ctx, refuse(decision.audit, "invalid_request", "session_ended"), {
+          error: "invalid_request",
+          status: 400,
+          description: "the subject token's session has ended",
+        });
+      }
+      parentEnds = new Date(parent.expiresAt ?? 0).getTime();
+    }
+
     // No ID token from an exchange; a refresh token only when policy allows (TX-50, TX-55).
     const scopes = decision.scopes.filter(
       (s) => s !== "openid" && (decision.refreshToken || s !== "offline_access"),
     );
+
+    // The exchange session: the issued tokens' `sid`, ended when anything
+    // they descend from is revoked (plugin-revocation.ts). It lasts as long
+    // as the tokens issued under it, never past the subject's session.
+    let lineage: Lineage | undefined;
+    if (this.#audit.usesTable) {
+      const refreshes = decision.refreshToken && scopes.includes("offline_access");
+      const lasts = refreshes ? (opts.refreshTokenExpiresIn ?? 2_592_000) : lifetime;
+      const expiresAt = new Date(Math.min(parentEnds, (started + lasts) * 1000));
+      let sessionId: string;
+      try {
+        ({ id: sessionId } = await openExchangeSession(tctx, { userId: user.id, expiresAt, clientId: client.clientId }));
+      } catch (error) {
+        ctx.context.logger.error(`[token-exchange] the exchange session could not be opened: ${describe(error)}`);
+        return this.#refuse(ctx, refuse(decision.audit, "server_error", "issuance_failed"), {
+          error: "server_error",
+          status: 500,
+          description: SERVER_FAILURE,
+        });
+      }
+      lineage = {
+        sessionId,
+        parentSessionId: decision.sessionId ?? null,
+        parentTokenHash: await tokenDigest(subject.token),
+        parentGrantId: subject.grantId ?? null,
+      };
+    }
     const record = toRecord(newRecordId(), decision.audit, {
       act: decision.act,
       expiresAt: started + lifetime,
       grantedScope: scopes.join(" "),
+      lineage,
     });
-    await this.#record(ctx, record);
+    try {
+      await this.#record(ctx, record);
+    } catch (error) {
+      await this.#discardSession(ctx, lineage?.sessionId ?? undefined);
+      throw error;
+    }
 
     // TX-53: opaque tokens store no claims; the claims contributor re-derives
     // `act` from the referenceId (the record, or `act` itself for custom sinks).
@@ -412,7 +516,7 @@ class Exchange {
         user,
         scopes,
         ...(targets.length > 0 ? { resources: targets } : {}),
-        ...(decision.sessionId ? { sessionId: decision.sessionId } : {}),
+        ...((lineage?.sessionId ?? decision.sessionId) ? { sessionId: lineage?.sessionId ?? decision.sessionId } : {}),
         ...(referenceId ? { referenceId } : {}),
         ...(decision.act ? { accessTokenClaims: { act: decision.act } } : {}),
         tokenResponse: { issued_token_type: decision.issuedTokenType },
@@ -429,6 +533,7 @@ class Exchange {
         act: null,
         expiresAt: null,
       };
+      await this.#discardSession(ctx, lineage?.sessionId ?? undefined);
       try {
         await this.#audit.amend(amended, ctx as unknown as TokenExchangeContext);
       } catch (amendError) {
@@ -441,6 +546,116 @@ class Exchange {
     if (!decision.refreshToken) delete body.refresh_token;
     body.issued_token_type = decision.issuedTokenType;
     return body as unknown as OAuthTokenResponse;
+  }
+
+  /**
+   * `session.delete.before`: an exchange session's tokens are revoked while
+   * the row still links them (refresh tokens with `offline_access`
+   * included, which the provider spares at sign-out).
+   */
+  async sessionEnding(session: { id: string; userAgent?: unknown }, auth: AuthLike): Promise<void> {
+    if (!this.#audit.usesTable || !isExchangeSession(session)) return;
+    await revokeSessionTokens(auth, session.id);
+  }
+
+  /** `session.delete.after`: everything exchanged under the session ends with it. */
+  async sessionEnded(session: { id: string; userAgent?: unknown }, auth: AuthLike): Promise<void> {
+    if (!this.#audit.usesTable) return;
+    try {
+      await revokeDescendants(
+        auth,
+        isExchangeSession(session) ? { exchangeSessionIds: [session.id] } : { sessionIds: [session.id] },
+      );
+    } catch (error) {
+      auth.logger.error(`[token-exchange] revocation after a session ended failed: ${describe(error)}`);
+    }
+  }
+
+  /**
+   * Before `/oauth2/revoke`: better-auth cannot revoke a JWT access token;
+   * one issued by an exchange can be, by ending its exchange session. Only
+   * the client it was issued to may (RFC 7009 §2.1); anything else goes on
+   * to the provider unchanged.
+   */
+  async revokeExchangedJwt(ctx: Ctx): Promise<Response | undefined> {
+    const token = revokedToken(ctx.body);
+    const opts = providerOptions(ctx);
+    if (!this.#audit.usesTable || !token || !isJwt(token) || !opts) return undefined;
+    // As inside an endpoint: the provider reads the jwt plugin's JWKS
+    // endpoint answer as `{ response }`, which a hook's context does not give.
+    const api = getOAuthProviderApi({ ...ctx, asResponse: false, returnHeaders: true } as Ctx, opts);
+    let payload: Record<string, unknown>;
+    try {
+      payload = (await api.validateAccessToken(token)) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+    if (payload?.active !== true || typeof payload.sid !== "string") return undefined;
+    const record = await adapterOf(ctx as unknown as TokenExchangeContext).findOne<{ clientId?: string | null }>({
+      model: MODEL,
+      where: [
+        { field: "sessionId", value: payload.sid },
+        { field: "decision", value: "granted" },
+      ],
+    });
+    const authorization = ctx.request?.headers.get("authorization") ?? ctx.headers?.get("authorization");
+    const claimed = claimedClientId(authorization, pairsOfBody(ctx.body));
+    if (!record?.clientId || record.clientId !== claimed) return undefined;
+    // Throws the provider's own client-authentication error when it fails.
+    const { client } = await api.authenticateClient();
+    if ((client as { clientId?: string }).clientId !== record.clientId) return undefined;
+    await revokeDescendants(ctx.context as unknown as AuthLike, { exchangeSessionIds: [payload.sid] });
+    return new Response(null, { status: 200, headers: { "cache-control": "no-store" } });
+  }
+
+  /**
+   * After `/oauth2/revoke` succeeded for an opaque access token or a refresh
+   * token: what was exchanged from that token, or from tokens of that grant,
+   * ends too.
+   */
+  async revoked(ctx: Ctx): Promise<void> {
+    const token = revokedToken(ctx.body);
+    const opts = providerOptions(ctx);
+    const returned = (ctx.context as { returned?: unknown }).returned;
+    // JWTs are not stored: those issued by an exchange were handled before the endpoint.
+    if (!this.#audit.usesTable || !token || isJwt(token) || !opts || isApiError(returned) || returned instanceof Error) {
+      return;
+    }
+    const auth = ctx.context as unknown as AuthLike;
+    try {
+      const tctx = ctx as unknown as TokenExchangeContext;
+      const api = getOAuthProviderApi(ctx, opts);
+      // The provider deletes a revoked access token and marks a revoked
+      // refresh token; a token still active was not revoked (another
+      // client's: RFC 7009 §2.1).
+      let access: unknown;
+      try {
+        access = await api.validateAccessToken(token);
+      } catch {
+        access = undefined;
+      }
+      if ((access as { active?: unknown } | undefined)?.active === true) return;
+      const refresh = await findRefreshRow(tctx, async (t) => api.hashToken(t, "refresh_token"), token, refreshFormat(opts)).catch(
+        () => null,
+      );
+      if (refresh && !refresh.revoked) return;
+      await revokeDescendants(auth, {
+        tokenHash: await tokenDigest(token),
+        ...(refresh?.id ? { grantIds: [refresh.id] } : {}),
+      });
+    } catch (error) {
+      auth.logger.error(`[token-exchange] revocation after /oauth2/revoke failed: ${describe(error)}`);
+    }
+  }
+
+  /** Ends an exchange session whose exchange did not complete. */
+  async #discardSession(ctx: Ctx, sessionId: string | undefined): Promise<void> {
+    if (!sessionId) return;
+    try {
+      await revokeDescendants(ctx.context as unknown as AuthLike, { exchangeSessionIds: [sessionId] });
+    } catch (error) {
+      ctx.context.logger.error(`[token-exchange] an unused exchange session could not be ended: ${describe(error)}`);
+    }
   }
 
   /**
@@ -490,15 +705,42 @@ export function makeTokenExchange(
       grants: { [TOKEN_EXCHANGE_GRANT]: (input) => exchange.handle(input) },
       claims: { accessToken: (input) => exchange.claims(input) },
     };
-    return {
-      id: "token-exchange",
+    const isRevoke = (ctx: { path?: string }) => ctx.path === "/oauth2/revoke";
+    // Hooks and init's answer are better-auth's own types: kept out of the
+    // public plugin type, which names nothing of better-auth.
+    const plugin = {
+      id: "token-exchange" as const,
       schema,
       options,
       init(ctx: unknown) {
         // Registers the grant (dispatch and discovery, TX-1, TX-54) and the
         // claims contributor with the oauth-provider plugin.
         extendOAuthProvider(ctx as AuthContext, extension);
+        const auth = ctx as AuthLike;
+        // Revocation that follows the chain (plugin-revocation.ts).
+        const context = (hookCtx: unknown) => ((hookCtx as { context?: AuthLike } | null)?.context ?? auth);
+        return {
+          options: {
+            databaseHooks: {
+              session: {
+                delete: {
+                  before: async (session: { id: string }, hookCtx: unknown) => {
+                    await exchange.sessionEnding(session, context(hookCtx));
+                  },
+                  after: async (session: { id: string }, hookCtx: unknown) => {
+                    await exchange.sessionEnded(session, context(hookCtx));
+                  },
+                },
+              },
+            },
+          },
+        };
+      },
+      hooks: {
+        before: [{ matcher: isRevoke, handler: createAuthMiddleware(async (ctx) => exchange.revokeExchangedJwt(ctx as unknown as Ctx)) }],
+        after: [{ matcher: isRevoke, handler: createAuthMiddleware(async (ctx) => exchange.revoked(ctx as unknown as Ctx)) }],
       },
     };
+    return plugin;
   };
 }

@@ -69,6 +69,7 @@ export async function accessTokenFacts(
 }
 
 interface RefreshRow {
+  id?: string | null;
   clientId?: string | null;
   userId?: string | null;
   sessionId?: string | null;
@@ -92,9 +93,35 @@ export interface RefreshTokenFormat {
 }
 
 /**
- * An opaque refresh token, looked up by its stored hash (the provider has no
- * API to validate one without its client). Revoked or expired reads as
- * inactive.
+ * The stored row of one of this server's refresh tokens, found by its stored
+ * hash (the provider has no API to read one without its client), or null.
+ */
+export async function findRefreshRow(
+  ctx: TokenExchangeContext,
+  hash: (token: string) => Promise<string>,
+  token: string,
+  format: RefreshTokenFormat,
+): Promise<RefreshRow | null> {
+  let raw = token;
+  if (format.prefix) {
+    if (!raw.startsWith(format.prefix)) return null;
+    raw = raw.slice(format.prefix.length);
+  }
+  if (format.decrypt) {
+    const decoded = (await format.decrypt(raw)) as { token?: unknown } | undefined;
+    if (typeof decoded?.token !== "string") return null;
+    raw = decoded.token;
+  }
+  return adapterOf(ctx).findOne<RefreshRow>({
+    model: "oauthRefreshToken",
+    where: [{ field: "token", value: await hash(raw) }],
+  });
+}
+
+/**
+ * An opaque refresh token of this server. Revoked or expired reads as
+ * inactive; `grantId` is its row id (the grant exchanges from it descend
+ * from).
  */
 export async function refreshTokenFacts(
   ctx: TokenExchangeContext,
@@ -102,23 +129,10 @@ export async function refreshTokenFacts(
   token: string,
   format: RefreshTokenFormat,
   now: number,
-): Promise<OpaqueTokenFacts> {
-  const inactive: OpaqueTokenFacts = { active: false, tokenType: "refresh_token" };
+): Promise<{ facts: OpaqueTokenFacts; grantId?: string }> {
+  const inactive = { facts: { active: false, tokenType: "refresh_token" } as OpaqueTokenFacts };
   try {
-    let raw = token;
-    if (format.prefix) {
-      if (!raw.startsWith(format.prefix)) return inactive;
-      raw = raw.slice(format.prefix.length);
-    }
-    if (format.decrypt) {
-      const decoded = (await format.decrypt(raw)) as { token?: unknown } | undefined;
-      if (typeof decoded?.token !== "string") return inactive;
-      raw = decoded.token;
-    }
-    const row = await adapterOf(ctx).findOne<RefreshRow>({
-      model: "oauthRefreshToken",
-      where: [{ field: "token", value: await hash(raw) }],
-    });
+    const row = await findRefreshRow(ctx, hash, token, format);
     if (!row || row.revoked) return inactive;
     const exp = seconds(row.expiresAt);
     if (exp === undefined || exp <= now) return inactive;
@@ -131,10 +145,29 @@ export async function refreshTokenFacts(
     if (row.sessionId) facts.sessionId = row.sessionId;
     const act = await actOfReference(ctx, row.referenceId ?? undefined);
     if (act) facts.act = act;
-    return facts;
+    return row.id ? { facts, grantId: row.id } : { facts };
   } catch {
     return inactive;
   }
+}
+
+/**
+ * The refresh token (grant) an opaque access token of this server was issued
+ * with, from its stored row; undefined when it has none or is not found.
+ */
+export async function accessTokenGrant(
+  ctx: TokenExchangeContext,
+  hash: (token: string) => Promise<string>,
+  token: string,
+  prefix: string | undefined,
+): Promise<string | undefined> {
+  if (prefix && !token.startsWith(prefix)) return undefined;
+  const raw = prefix ? token.slice(prefix.length) : token;
+  const row = await adapterOf(ctx).findOne<{ refreshId?: string | null }>({
+    model: "oauthAccessToken",
+    where: [{ field: "token", value: await hash(raw) }],
+  });
+  return row?.refreshId ?? undefined;
 }
 
 /**

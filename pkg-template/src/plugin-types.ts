@@ -112,6 +112,19 @@ export interface ExchangeRecord {
   act: ActClaim | null;
   /** The latest expiry the issued token may carry (TX-51). */
   expiresAt: Date | null;
+  /**
+   * The exchange session: the `sid` of the tokens this exchange issued.
+   * Ending it ends them (revocation that follows the chain).
+   */
+  sessionId: string | null;
+  /** The subject token's session, when it had one. */
+  parentSessionId: string | null;
+  /** base64url SHA-256 of the subject token (a digest, never the token). */
+  parentTokenHash: string | null;
+  /** The refresh token (grant) the subject token belongs to, when known. */
+  parentGrantId: string | null;
+  /** When the exchange's tokens were revoked by a revocation of an ancestor. */
+  revokedAt: Date | null;
 }
 
 /** Options of {@link tokenExchange}; every one is optional. */

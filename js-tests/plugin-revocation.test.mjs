@@ -1,0 +1,201 @@
+// Revocation that follows the exchange chain, over HTTP on a real server:
+// a chain T0 -> T1 -> T2 (T0 from authorization_code, T1 exchanged from T0,
+// T2 from T1), for JWT and for opaque access tokens. Signing out, revoking
+// the exchanged-from token, or revoking the subject's grant (its refresh
+// token) makes every token derived from it inactive at introspection and at
+// the provider's `validateAccessToken`, two hops deep, while what does not
+// descend from the revoked token stays active.
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { getOAuthProviderApi } from "@better-auth/oauth-provider";
+import { startServer, subject, TT } from "./helpers/server.mjs";
+
+const SCOPE = "profile orders:read offline_access";
+
+for (const kind of ["jwt", "opaque"]) {
+  describe(`revocation follows the chain (${kind} access tokens)`, () => {
+    let s, BFF, OTHER, R;
+    let users = 0;
+
+    before(async () => {
+      s = await startServer({ useJwt: kind === "jwt" });
+      await s.createResource("billing");
+      await s.createResource("reports");
+      BFF = await s.createClient("BFF");
+      OTHER = await s.createClient("Other");
+      R = await s.createClient("R", {
+        metadata: { allowedTokenExchange: true, tokenExchange: { refreshTokens: true } },
+      });
+      for (const c of [BFF, OTHER, R]) await s.link(c, ["billing", "reports"]);
+    });
+
+    after(async () => {
+      await s?.stop();
+    });
+
+    /** The provider's own validation, as a resource server in-process would call it. */
+    async function validated(token) {
+      const opts = s.context.getPlugin("oauth-provider").options;
+      try {
+        return (await getOAuthProviderApi({ context: s.context }, opts).validateAccessToken(token)).active === true;
+      } catch {
+        return false;
+      }
+    }
+
+    /** Active at introspection (by the BFF) and at validateAccessToken, which must agree. */
+    async function active(token, client = BFF) {
+      const r = await s.introspect(client, token);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const byValidation = await validated(token);
+      assert.equal(byValidation, r.body.active, "introspection and validateAccessToken agree");
+      return r.body.active;
+    }
+
+    async function exchanged(client, token, pairs = [["audience", "billing"]]) {
+      const r = await s.exchange(client, [...subject(token), ...pairs]);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.access_token.split(".").length, kind === "jwt" ? 3 : 1);
+      return r.body;
+    }
+
+    /** A fresh user signed in, T0 (with its refresh token R0), T1 and T2. */
+    async function chain(client = BFF) {
+      const who = await s.signUp(`user${++users}-${kind}@example.com`);
+      const set = await s.authorize(who, client, { scope: SCOPE });
+      const t1 = await exchanged(client, set.access_token);
+      const t2 = await exchanged(client, t1.access_token, [["audience", "reports"]]);
+      for (const t of [set.access_token, t1.access_token, t2.access_token]) assert.equal(await active(t, client), true);
+      return { who, t0: set.access_token, r0: set.refresh_token, t1: t1.access_token, t2: t2.access_token };
+    }
+
+    test("each exchange opens its own session: the issued token's sid, child of the subject's", async () => {
+      const c = await chain();
+      const rows = (await s.allRecords()).filter((r) => r.decision === "granted").slice(-2);
+      const [first, second] = rows;
+      assert.ok(first.sessionId && second.sessionId && first.sessionId !== second.sessionId);
+      assert.equal(second.parentSessionId, first.sessionId, "hop 2 descends from hop 1's session");
+      assert.ok(first.parentSessionId, "hop 1 descends from the login session");
+      assert.notEqual(first.parentSessionId, first.sessionId);
+      assert.match(second.parentTokenHash, /^[A-Za-z0-9_-]{43}$/);
+      assert.equal((await s.introspect(BFF, c.t2)).body.sid, second.sessionId);
+      // No token value in the records: only a digest names the parent token.
+      const text = JSON.stringify(rows);
+      for (const t of [c.t0, c.t1, c.t2]) assert.ok(!text.includes(t));
+    });
+
+    test("signing out makes both hops inactive, and the chain cannot be extended", async () => {
+      const c = await chain();
+      const untouched = await chain();
+      const out = await fetch(`${s.base}/sign-out`, {
+        method: "POST",
+        headers: { cookie: c.who.cookie, origin: s.origin, "content-type": "application/json" },
+        body: "{}",
+      });
+      assert.equal(out.status, 200);
+      for (const t of [c.t0, c.t1, c.t2]) assert.equal(await active(t), false);
+      const r = await s.exchange(BFF, [...subject(c.t2), ["audience", "billing"]]);
+      assert.deepEqual([r.status, r.body.error], [400, "invalid_request"]);
+      assert.match((await s.records()).at(-1).reason, /^(session_ended|token_inactive)$/);
+      // Another user's chain is not affected.
+      for (const t of [untouched.t0, untouched.t1, untouched.t2]) assert.equal(await active(t), true);
+      // The revoked hops are stamped in the audit trail.
+      const revoked = (await s.allRecords()).filter((r) => r.revokedAt);
+      assert.ok(revoked.length >= 2);
+    });
+
+    test("revoking the exchanged-from token (T1) makes T1 and T2 inactive; T0 stays active", async () => {
+      const c = await chain();
+      const sibling = await exchanged(BFF, c.t0, [["audience", "reports"]]);
+      const r = await s.revoke(BFF, c.t1);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(await active(c.t1), false);
+      assert.equal(await active(c.t2), false);
+      assert.equal(await active(c.t0), true);
+      assert.equal(await active(sibling.access_token), true, "a sibling exchanged from T0 is not a descendant of T1");
+    });
+
+    test("only the client a token was issued to can revoke it (RFC 7009 §2.1)", async () => {
+      const c = await chain();
+      const r = await s.revoke(OTHER, c.t1);
+      assert.ok(r.status === 200 || r.status === 400, `status ${r.status}`);
+      assert.equal(await active(c.t1), true);
+      assert.equal(await active(c.t2), true);
+      // Wrong secret: the provider's client-authentication error, nothing revoked.
+      const h = { authorization: s.basicHeader(BFF.client_id, "wrong-secret") };
+      const bad = await s.post("/oauth2/revoke", [["token", c.t1]], h);
+      assert.equal(bad.status, 401);
+      assert.equal(bad.body.error, "invalid_client");
+      assert.equal(await active(c.t1), true);
+    });
+
+    test("revoking an exchanged token's own session (the user's session list) ends it and what descends", async () => {
+      const c = await chain();
+      const sid = (await s.allRecords()).filter((r) => r.decision === "granted").at(-2).sessionId;
+      const listed = await fetch(`${s.base}/list-sessions`, { headers: { cookie: c.who.cookie } });
+      const sessions = await listed.json();
+      const own = sessions.find((x) => x.id === sid);
+      assert.ok(own, "the exchange session is listed among the user's sessions");
+      assert.match(own.userAgent, /^token-exchange \(client /);
+      const r = await fetch(`${s.base}/revoke-session`, {
+        method: "POST",
+        headers: { cookie: c.who.cookie, origin: s.origin, "content-type": "application/json" },
+        body: JSON.stringify({ token: own.token }),
+      });
+      assert.equal(r.status, 200, await r.text());
+      assert.equal(await active(c.t1), false);
+      assert.equal(await active(c.t2), false);
+      assert.equal(await active(c.t0), true);
+    });
+
+    test("a refresh token issued by an exchange dies with the chain (TX-55)", async () => {
+      const who = await s.signUp(`user${++users}-${kind}@example.com`);
+      const set = await s.authorize(who, R, { scope: SCOPE });
+      const t1 = await exchanged(R, set.access_token, [["audience", "billing"], ["scope", "orders:read offline_access"]]);
+      assert.ok(t1.refresh_token, "policy allows a refresh token");
+      await s.revoke(R, set.refresh_token); // the subject's grant
+      const out = await fetch(`${s.base}/sign-out`, {
+        method: "POST",
+        headers: { cookie: who.cookie, origin: s.origin, "content-type": "application/json" },
+        body: "{}",
+      });
+      assert.equal(out.status, 200);
+      const refreshed = await s.post("/oauth2/token", [
+        ["grant_type", "refresh_token"],
+        ["refresh_token", t1.refresh_token],
+        ["client_id", R.client_id],
+        ["client_secret", R.client_secret],
+      ]);
+      assert.notEqual(refreshed.status, 200, JSON.stringify(refreshed.body));
+      assert.equal(await active(t1.access_token, R), false);
+    });
+
+    if (kind === "opaque") {
+      test("revoking the subject's grant (T0's refresh token) makes T1 and T2 inactive", async () => {
+        const c = await chain();
+        const r = await s.revoke(BFF, c.r0);
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        assert.equal(await active(c.t0), false, "the provider deletes the grant's access tokens");
+        assert.equal(await active(c.t1), false);
+        assert.equal(await active(c.t2), false);
+      });
+
+      test("a refresh token used as the subject: revoking it ends what was exchanged from it", async () => {
+        const who = await s.signUp(`user${++users}-${kind}@example.com`);
+        const Rr = await s.createClient("Rr", {
+          metadata: { allowedTokenExchange: true, tokenExchange: { subjectTokenTypes: ["access_token", "refresh_token"] } },
+        });
+        await s.link(Rr, ["billing", "reports"]);
+        const set = await s.authorize(who, Rr, { scope: SCOPE });
+        const r = await s.exchange(Rr, [...subject(set.refresh_token, TT.refresh), ["audience", "billing"]]);
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        const t2 = await exchanged(Rr, r.body.access_token, [["audience", "reports"]]);
+        assert.equal(await active(t2.access_token, Rr), true);
+        assert.equal((await s.revoke(Rr, set.refresh_token)).status, 200);
+        assert.equal(await active(r.body.access_token, Rr), false);
+        assert.equal(await active(t2.access_token, Rr), false);
+      });
+    }
+  });
+}
