@@ -16,6 +16,7 @@ export interface NodeCryptoLike {
   createPublicKey(options: { key: Record<string, unknown>; format: "jwk" }): unknown;
   verify(algorithm: string | null, data: Uint8Array, key: unknown, signature: Uint8Array): boolean;
   constants: { RSA_PKCS1_PADDING: number; RSA_PKCS1_PSS_PADDING: number };
+  createHash?(algorithm: "sha256"): { update(data: string): { digest(encoding: "base64url"): string } };
 }
 
 /** What the engine calls (see `HostCrypto` in the wasm typings). */

@@ -28,6 +28,7 @@
  * @internal
  */
 
+import { findNodeCrypto } from "./host-crypto.js";
 import { adapterOf, MODEL } from "./plugin-audit.js";
 import type { TokenExchangeContext } from "./plugin-types.js";
 
@@ -83,8 +84,15 @@ export interface Lineage {
   parentGrantId: string | null;
 }
 
-/** base64url SHA-256 of a token: names it in records without holding it. */
+const nodeCrypto = findNodeCrypto();
+
+/**
+ * base64url SHA-256 of a token: names it in records without holding it.
+ * `node:crypto` hashes synchronously where the runtime has it; WebCrypto's
+ * `digest` costs a round trip through a worker thread on Node.js.
+ */
 export async function tokenDigest(token: string): Promise<string> {
+  if (nodeCrypto?.createHash) return nodeCrypto.createHash("sha256").update(token).digest("base64url");
   const digest = new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)));
   let binary = "";
   for (const b of digest) binary += String.fromCharCode(b);
