@@ -165,11 +165,51 @@ for (const kind of ["jwt", "opaque"]) {
       const refreshed = await s.post("/oauth2/token", [
         ["grant_type", "refresh_token"],
         ["refresh_token", t1.refresh_token],
-        ["client_id", R.client_id],
-        ["client_secret", R.client_secret],
-      ]);
-      assert.notEqual(refreshed.status, 200, JSON.stringify(refreshed.body));
+      ], { authorization: s.basicHeader(R.client_id, R.client_secret) });
+      assert.deepEqual([refreshed.status, refreshed.body.error], [400, "invalid_grant"]);
       assert.equal(await active(t1.access_token, R), false);
+    });
+
+    test("TX-55: a refresh token from an exchange expires with the subject token; refreshing keeps act", async () => {
+      const who = await s.signUp(`user${++users}-${kind}@example.com`);
+      const agent = await s.signUp(`agent${users}-${kind}@example.com`);
+      const set = await s.authorize(who, R, { scope: SCOPE });
+      const actorToken = (await s.authorize(agent, R, { scope: "profile" })).access_token;
+      const subjectExp = (await s.introspect(R, set.access_token)).body.exp;
+      const t1 = await exchanged(R, set.access_token, [
+        ["actor_token", actorToken],
+        ["actor_token_type", TT.access],
+        ["audience", "billing"],
+        ["scope", "orders:read offline_access"],
+      ]);
+      assert.ok(t1.refresh_token);
+      const act = { sub: agent.user.id, client_id: R.client_id };
+      const row = await s.context.adapter.findOne({
+        model: "oauthRefreshToken",
+        where: [{ field: "token", value: storedHash(t1.refresh_token) }],
+      });
+      // The provider's default refresh lifetime is 30 days; the subject token lives an hour.
+      assert.ok(row.expiresAt.getTime() <= subjectExp * 1000, `refresh token ends ${row.expiresAt.toISOString()}`);
+      const record = (await s.allRecords()).filter((r) => r.decision === "granted").at(-1);
+      const session = await s.context.adapter.findOne({ model: "session", where: [{ field: "id", value: record.sessionId }] });
+      assert.ok(session.expiresAt.getTime() <= subjectExp * 1000, "the exchange session ends with the subject token");
+
+      const refreshed = await s.post("/oauth2/token", [
+        ["grant_type", "refresh_token"],
+        ["refresh_token", t1.refresh_token],
+      ], { authorization: s.basicHeader(R.client_id, R.client_secret) });
+      assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
+      const info = (await s.introspect(R, refreshed.body.access_token)).body;
+      assert.deepEqual([info.active, info.sub, info.act, info.sid], [true, who.user.id, act, record.sessionId]);
+      if (kind === "jwt") {
+        const claims = JSON.parse(Buffer.from(refreshed.body.access_token.split(".")[1], "base64url").toString());
+        assert.deepEqual(claims.act, act, "the refreshed JWT carries act");
+      }
+      const next = await s.context.adapter.findOne({
+        model: "oauthRefreshToken",
+        where: [{ field: "token", value: storedHash(refreshed.body.refresh_token) }],
+      });
+      assert.ok(next.expiresAt.getTime() <= subjectExp * 1000, "the rotated refresh token stays capped");
     });
 
     if (kind === "opaque") {

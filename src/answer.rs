@@ -131,6 +131,10 @@ pub struct Grant {
     pub delegation: bool,
     /// Latest `exp` the issued token may carry (TX-51).
     pub expires_at: i64,
+    /// When the subject (or actor) token expires: the end of anything
+    /// refreshed from the issued token (TX-55).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain_expires_at: Option<i64>,
     /// `issued_token_type` (TX-50).
     pub issued_token_type: &'static str,
     /// `token_type` (TX-50).

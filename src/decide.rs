@@ -282,19 +282,16 @@ fn run(
     let scopes = grant_scope(&request, &client, &subject, &effective, refresh_token)?;
     let scope = scopes.join(" ");
 
-    // TX-51: never outlive the subject (nor the actor) token.
-    let expires_at = [
-        subject.exp,
-        actor.as_ref().and_then(|a| a.exp),
-        Some(
-            call.now
-                .saturating_add(i64::from(settings.max_lifetime_seconds)),
-        ),
-    ]
-    .into_iter()
-    .flatten()
-    .min()
-    .unwrap_or(call.now);
+    // TX-51: never outlive the subject (nor the actor) token; TX-55: nor
+    // does anything refreshed from the issued token.
+    let chain_expires_at = [subject.exp, actor.as_ref().and_then(|a| a.exp)]
+        .into_iter()
+        .flatten()
+        .min();
+    let lifetime_cap = call
+        .now
+        .saturating_add(i64::from(settings.max_lifetime_seconds));
+    let expires_at = chain_expires_at.map_or(lifetime_cap, |e| e.min(lifetime_cap));
     if expires_at <= call.now {
         return Err(Refusal::request(
             "token_expired",
@@ -339,6 +336,7 @@ fn run(
         act,
         delegation,
         expires_at,
+        chain_expires_at,
         issued_token_type: request.requested_token_type.uri(),
         token_type: "Bearer",
         refresh_token,

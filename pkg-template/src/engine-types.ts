@@ -248,6 +248,8 @@ export type Decision =
       delegation: boolean;
       /** Latest `exp` the issued token may carry (TX-51). */
       expiresAt: number;
+      /** When the subject (or actor) token expires: the end of anything refreshed from the issued token (TX-55). */
+      chainExpiresAt?: number;
       issuedTokenType: TokenTypeUri;
       tokenType: "Bearer" | "N_A";
       refreshToken: boolean;

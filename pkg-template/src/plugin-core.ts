@@ -459,12 +459,14 @@ class Exchange {
 
     // The exchange session: the issued tokens' `sid`, ended when anything
     // they descend from is revoked (plugin-revocation.ts). It lasts as long
-    // as the tokens issued under it, never past the subject's session.
+    // as the tokens issued under it, never past the subject's session nor,
+    // for what is refreshed, past the subject token (TX-55).
+    const refreshes = decision.refreshToken && scopes.includes("offline_access");
+    const chainEnds = (decision.chainExpiresAt ?? decision.expiresAt) * 1000;
     let lineage: Lineage | undefined;
     if (this.#audit.usesTable) {
-      const refreshes = decision.refreshToken && scopes.includes("offline_access");
-      const lasts = refreshes ? (opts.refreshTokenExpiresIn ?? 2_592_000) : lifetime;
-      const expiresAt = new Date(Math.min(parentEnds, (started + lasts) * 1000));
+      const lasts = refreshes ? Math.min(chainEnds, (started + (opts.refreshTokenExpiresIn ?? 2_592_000)) * 1000) : (started + lifetime) * 1000;
+      const expiresAt = new Date(Math.min(parentEnds, lasts));
       let sessionId: string;
       try {
         ({ id: sessionId } = await openExchangeSession(tctx, { userId: user.id, expiresAt, clientId: client.clientId }));
@@ -521,6 +523,10 @@ class Exchange {
         ...(decision.act ? { accessTokenClaims: { act: decision.act } } : {}),
         tokenResponse: { issued_token_type: decision.issuedTokenType },
       });
+      const refreshToken = (response as { refresh_token?: unknown }).refresh_token;
+      if (decision.refreshToken && typeof refreshToken === "string") {
+        await this.#capRefreshToken(ctx, opts, refreshToken, chainEnds);
+      }
     } catch (error) {
       // One attempt, one record: the granted record becomes the refusal.
       const code = isApiError(error) && typeof error.body?.error === "string" ? error.body.error : "server_error";
@@ -648,6 +654,62 @@ class Exchange {
     }
   }
 
+  /**
+   * TX-55: a refresh token from an exchange expires with the subject token,
+   * so nothing refreshed from it outlives the chain. If the cap cannot be
+   * written, the exchange fails (and its session, with the tokens, ends).
+   */
+  async #capRefreshToken(ctx: Ctx, opts: ProviderOptions, refreshToken: string, endsMs: number): Promise<void> {
+    const tctx = ctx as unknown as TokenExchangeContext;
+    const api = getOAuthProviderApi(ctx, opts);
+    try {
+      const row = await findRefreshRow(tctx, async (t) => api.hashToken(t, "refresh_token"), refreshToken, refreshFormat(opts));
+      if (!row?.id) throw new Error("the issued refresh token was not found");
+      if (new Date(row.expiresAt ?? 0).getTime() <= endsMs) return;
+      await (ctx.context.adapter as { update(input: unknown): Promise<unknown> }).update({
+        model: "oauthRefreshToken",
+        where: [{ field: "id", value: row.id }],
+        update: { expiresAt: new Date(endsMs) },
+      });
+    } catch (error) {
+      ctx.context.logger.error(`[token-exchange] the refresh token's lifetime could not be capped: ${describe(error)}`);
+      throw oauthError(500, "server_error", SERVER_FAILURE);
+    }
+  }
+
+  /**
+   * After a refresh at `/oauth2/token`: the provider gives the rotated
+   * refresh token a fresh lifetime; one under an exchange session keeps the
+   * session's end, so the chain's cap survives every refresh (TX-55).
+   */
+  async refreshed(ctx: Ctx): Promise<void> {
+    const body = ctx.body as { grant_type?: unknown } | undefined;
+    const returned = (ctx.context as { returned?: unknown }).returned as { refresh_token?: unknown } | null | undefined;
+    const opts = providerOptions(ctx);
+    if (!this.#audit.usesTable || body?.grant_type !== "refresh_token" || !opts) return;
+    if (!returned || isApiError(returned) || typeof returned.refresh_token !== "string") return;
+    const tctx = ctx as unknown as TokenExchangeContext;
+    const api = getOAuthProviderApi(ctx, opts);
+    try {
+      const row = await findRefreshRow(tctx, async (t) => api.hashToken(t, "refresh_token"), returned.refresh_token, refreshFormat(opts));
+      if (!row?.id || !row.sessionId) return;
+      const session = await adapterOf(tctx).findOne<{ expiresAt?: Date | string; userAgent?: unknown }>({
+        model: "session",
+        where: [{ field: "id", value: row.sessionId }],
+      });
+      if (!session || !isExchangeSession(session)) return;
+      const ends = new Date(session.expiresAt ?? 0);
+      if (new Date(row.expiresAt ?? 0).getTime() <= ends.getTime()) return;
+      await (ctx.context.adapter as { update(input: unknown): Promise<unknown> }).update({
+        model: "oauthRefreshToken",
+        where: [{ field: "id", value: row.id }],
+        update: { expiresAt: ends },
+      });
+    } catch (error) {
+      ctx.context.logger.error(`[token-exchange] a refreshed token's lifetime could not be capped: ${describe(error)}`);
+    }
+  }
+
   /** Ends an exchange session whose exchange did not complete. */
   async #discardSession(ctx: Ctx, sessionId: string | undefined): Promise<void> {
     if (!sessionId) return;
@@ -738,7 +800,13 @@ export function makeTokenExchange(
       },
       hooks: {
         before: [{ matcher: isRevoke, handler: createAuthMiddleware(async (ctx) => exchange.revokeExchangedJwt(ctx as unknown as Ctx)) }],
-        after: [{ matcher: isRevoke, handler: createAuthMiddleware(async (ctx) => exchange.revoked(ctx as unknown as Ctx)) }],
+        after: [
+          { matcher: isRevoke, handler: createAuthMiddleware(async (ctx) => exchange.revoked(ctx as unknown as Ctx)) },
+          {
+            matcher: (ctx: { path?: string }) => ctx.path === "/oauth2/token",
+            handler: createAuthMiddleware(async (ctx) => exchange.refreshed(ctx as unknown as Ctx)),
+          },
+        ],
       },
     };
     return plugin;
