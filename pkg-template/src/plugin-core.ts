@@ -803,7 +803,8 @@ export function makeTokenExchange(
         after: [
           { matcher: isRevoke, handler: createAuthMiddleware(async (ctx) => exchange.revoked(ctx as unknown as Ctx)) },
           {
-            matcher: (ctx: { path?: string }) => ctx.path === "/oauth2/token",
+            matcher: (ctx: { path?: string; body?: unknown }) =>
+              ctx.path === "/oauth2/token" && (ctx.body as { grant_type?: unknown } | undefined)?.grant_type === "refresh_token",
             handler: createAuthMiddleware(async (ctx) => exchange.refreshed(ctx as unknown as Ctx)),
           },
         ],
