@@ -1,5 +1,6 @@
 // A real better-auth server for end-to-end tests: HTTP on 127.0.0.1 (random
-// port), SQLite in a temporary directory, migrations run before the auth
+// port), SQLite in a temporary directory (or PostgreSQL: `db: "postgres"` or
+// TX_TEST_DB=postgres, see helpers/postgres.mjs), migrations run before the auth
 // instance exists, the token-exchange plugin imported from the built package
 // exactly as a user imports it. Helpers create users, clients, resources and
 // links through auth.api with an admin session, and run authorization_code
@@ -81,8 +82,23 @@ const basicHeader = (id, secret) =>
  * Starts a server. `exchange` are the plugin's options; `provider` is merged
  * into oauthProvider's options; `useJwt: false` runs the provider with
  * `disableJwtPlugin` (opaque access tokens only).
+ *
+ * Database: `db` is "sqlite" (default) or "postgres" (default from
+ * TX_TEST_DB): a fresh PostgreSQL database of its own, or the one at
+ * `postgresUrl` when several server instances share it. `migrate: false`
+ * skips the migrations and `seedAdmin: false` signs the admin in instead of
+ * signing it up (an instance started after another on the same database).
  */
-export async function startServer({ exchange: exchangeOptions = {}, provider = {}, useJwt = true } = {}) {
+export async function startServer({
+  exchange: exchangeOptions = {},
+  provider = {},
+  useJwt = true,
+  db: dbKind = process.env.TX_TEST_DB || "sqlite",
+  postgresUrl,
+  migrate = true,
+  seedAdmin = true,
+} = {}) {
+  if (dbKind !== "sqlite" && dbKind !== "postgres") throw new Error(`unknown test database ${dbKind}`);
   let handler = (_req, res) => {
     res.statusCode = 503;
     res.end();
@@ -92,7 +108,8 @@ export async function startServer({ exchange: exchangeOptions = {}, provider = {
   const origin = `http://127.0.0.1:${server.address().port}`;
   const base = `${origin}/api/auth`;
   const dir = mkdtempSync(path.join(tmpdir(), "tx-e2e-"));
-  const db = await openDatabase(path.join(dir, "auth.sqlite"));
+  const postgres = dbKind === "postgres" ? await (await import("./postgres.mjs")).openPostgres(postgresUrl) : undefined;
+  const db = postgres ? postgres.pool : await openDatabase(path.join(dir, "auth.sqlite"));
 
   const options = {
     baseURL: origin,
@@ -116,8 +133,10 @@ export async function startServer({ exchange: exchangeOptions = {}, provider = {
       tokenExchange(exchangeOptions),
     ],
   };
-  const migrations = await getMigrations(options);
-  await migrations.runMigrations();
+  if (migrate) {
+    const migrations = await getMigrations(options);
+    await migrations.runMigrations();
+  }
   const auth = betterAuth(options);
   handler = toNodeHandler(auth);
   const context = await auth.$context;
@@ -132,7 +151,17 @@ export async function startServer({ exchange: exchangeOptions = {}, provider = {
     return { user: r.response.user, cookie };
   }
 
-  const admin = await signUp("admin@example.com", "Admin");
+  async function signIn(email) {
+    const r = await auth.api.signInEmail({ body: { email, password: PASSWORD }, returnHeaders: true });
+    const cookie = r.headers
+      .get("set-cookie")
+      .split(/,(?=\s*[^;,]+=)/)
+      .map((c) => c.split(";")[0].trim())
+      .join("; ");
+    return { user: r.response.user, cookie };
+  }
+
+  const admin = seedAdmin ? await signUp("admin@example.com", "Admin") : await signIn("admin@example.com");
   const adminHeaders = () => new Headers({ cookie: admin.cookie });
 
   /** A confidential client opted in to token exchange unless `body` says otherwise. */
@@ -296,15 +325,17 @@ export async function startServer({ exchange: exchangeOptions = {}, provider = {
     return context.adapter.count({ model });
   }
 
-  /** The newest audit row (by insertion order). */
+  /** The newest audit row (by insertion order). SQLite only (rowid). */
   function lastRecordRow() {
+    if (postgres) throw new Error("lastRecordRow reads SQLite's rowid: SQLite-only");
     return db.prepare('SELECT * FROM "tokenExchange" ORDER BY rowid DESC LIMIT 1').get();
   }
 
   async function stop() {
     server.closeAllConnections?.();
     await new Promise((resolve) => server.close(resolve));
-    db.close();
+    if (postgres) await postgres.close();
+    else db.close();
     rmSync(dir, { recursive: true, force: true });
   }
 
@@ -331,8 +362,16 @@ export async function startServer({ exchange: exchangeOptions = {}, provider = {
     allRecords,
     countRows,
     lastRecordRow,
-    /** A second connection to the server's database file (for fault tests). */
-    openOtherConnection: () => openDatabase(path.join(dir, "auth.sqlite")),
+    /** "sqlite" or "postgres"; `db` is the better-sqlite3 handle or the `pg` Pool. */
+    dbKind,
+    /** The PostgreSQL database's URL (to start another instance on it). */
+    postgresUrl: postgres?.url,
+    signIn,
+    /** A second connection to the server's database file (for fault tests). SQLite only. */
+    openOtherConnection: () => {
+      if (postgres) throw new Error("openOtherConnection opens the SQLite file: SQLite-only");
+      return openDatabase(path.join(dir, "auth.sqlite"));
+    },
     stop,
   };
 }
