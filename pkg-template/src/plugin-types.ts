@@ -84,6 +84,7 @@ export interface TrustedIssuerOptions {
 export interface ExchangeRecord {
   /** Unique id; also the issued token's `referenceId` (`tx_<id>`) with the default sink. */
   id: string;
+  /** When the record was made (millisecond precision). */
   createdAt: Date;
   /** The exchanging client, authenticated or (when authentication failed) claimed. */
   clientId: string | null;
@@ -168,7 +169,25 @@ export interface TokenExchangeField {
   readonly type: "string" | "number" | "boolean" | "date" | "json" | "string[]";
   readonly required: boolean;
   readonly index?: boolean;
+  /** Value conversion on the way into and out of the database adapter. */
+  readonly transform?: {
+    readonly input?: (value: StoredValue) => StoredValue;
+    readonly output?: (value: StoredValue) => StoredValue;
+  };
 }
+
+/** A value as better-auth's database adapters take and give it. */
+export type StoredValue =
+  | string
+  | number
+  | boolean
+  | Date
+  | null
+  | undefined
+  | string[]
+  | number[]
+  | Record<string, unknown>
+  | unknown[];
 
 /**
  * The plugin object handed to `betterAuth({ plugins: [...] })`. It satisfies
