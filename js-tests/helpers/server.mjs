@@ -88,6 +88,9 @@ const basicHeader = (id, secret) =>
  * `postgresUrl` when several server instances share it. `migrate: false`
  * skips the migrations and `seedAdmin: false` signs the admin in instead of
  * signing it up (an instance started after another on the same database).
+ * `baseURL` is the public origin when it is not the server's own (instances
+ * behind one load balancer share it, and so one issuer); `listenOrigin` in
+ * the answer is the server's own.
  */
 export async function startServer({
   exchange: exchangeOptions = {},
@@ -97,6 +100,7 @@ export async function startServer({
   postgresUrl,
   migrate = true,
   seedAdmin = true,
+  baseURL,
 } = {}) {
   if (dbKind !== "sqlite" && dbKind !== "postgres") throw new Error(`unknown test database ${dbKind}`);
   let handler = (_req, res) => {
@@ -105,7 +109,8 @@ export async function startServer({
   };
   const server = http.createServer((req, res) => handler(req, res));
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const origin = `http://127.0.0.1:${server.address().port}`;
+  const listenOrigin = `http://127.0.0.1:${server.address().port}`;
+  const origin = baseURL ?? listenOrigin;
   const base = `${origin}/api/auth`;
   const dir = mkdtempSync(path.join(tmpdir(), "tx-e2e-"));
   const postgres = dbKind === "postgres" ? await (await import("./postgres.mjs")).openPostgres(postgresUrl) : undefined;
@@ -364,6 +369,7 @@ export async function startServer({
     lastRecordRow,
     /** "sqlite" or "postgres"; `db` is the better-sqlite3 handle or the `pg` Pool. */
     dbKind,
+    listenOrigin,
     /** The PostgreSQL database's URL (to start another instance on it). */
     postgresUrl: postgres?.url,
     signIn,
@@ -406,6 +412,53 @@ export async function startJwksServer() {
     async stop() {
       server.closeAllConnections?.();
       await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/**
+ * The HTTP requests of startServer's helpers (`post`, `exchange`,
+ * `introspect`, `revoke`) against a server at `base` run by another
+ * process: the instances of the multi-instance suites (js-tests/postgres/).
+ */
+export function httpClient(base) {
+  async function post(p, pairs, headers = {}) {
+    const h = new Headers(headers);
+    h.set("content-type", "application/x-www-form-urlencoded");
+    const res = await fetch(p.startsWith("http") ? p : `${base}${p}`, {
+      method: "POST",
+      headers: h,
+      body: new URLSearchParams(pairs).toString(),
+    });
+    const text = await res.text();
+    let body;
+    try {
+      body = text ? JSON.parse(text) : text;
+    } catch {
+      body = text;
+    }
+    return { status: res.status, headers: res.headers, body };
+  }
+  function credentials(client, secret = client.client_secret) {
+    if (client.token_endpoint_auth_method === "client_secret_post") {
+      return [{}, [["client_id", client.client_id], ["client_secret", secret]]];
+    }
+    return [{ authorization: basicHeader(client.client_id, secret) }, []];
+  }
+  return {
+    base,
+    post,
+    exchange(client, pairs, { secret, headers = {} } = {}) {
+      const [authHeaders, authPairs] = client ? credentials(client, secret) : [{}, []];
+      return post("/oauth2/token", [["grant_type", GRANT], ...pairs, ...authPairs], { ...authHeaders, ...headers });
+    },
+    introspect(client, token, hint) {
+      const [h, p] = credentials(client);
+      return post("/oauth2/introspect", [["token", token], ...(hint ? [["token_type_hint", hint]] : []), ...p], h);
+    },
+    revoke(client, token) {
+      const [h, p] = credentials(client);
+      return post("/oauth2/revoke", [["token", token], ...p], h);
     },
   };
 }
