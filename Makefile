@@ -3,7 +3,10 @@
 #   make toolchain   install the wasm target, wasm-bindgen-cli, node_modules (skips what is present)
 #   make pkg         build the npm package into pkg/ (only the stages whose inputs changed)
 #   make test        lint, Rust tests, package build, type checks, JS tests,
-#                    package checks and the runtime suites
+#                    the PostgreSQL suites, package checks and the runtime suites
+#   make pg-test     the plugin's end-to-end suites again on PostgreSQL, then two
+#                    server instances on one PostgreSQL database (installs PostgreSQL
+#                    when missing; fails if it cannot)
 #   make runtimes    install what the runtime suites run on (Deno, Bun, workerd, other Node.js lines)
 #   make pkg-check   publint, arethetypeswrong and the size of the packed tarball
 #   make runtime-test the packed tarball on workerd, Deno, Bun, Node.js 22/24 and from a bundle
@@ -25,7 +28,11 @@ TSC := node_modules/.bin/tsc
 RUST_SRC := Cargo.toml $(wildcard Cargo.lock) $(shell find src -name '*.rs' 2>/dev/null)
 TS_SRC := $(shell find pkg-template/src -name '*.ts') pkg-template/tsconfig.json
 BUILD_SCRIPTS := scripts/build-pkg.mjs scripts/lib/recipe.mjs
-JS_TESTS := $(shell find js-tests -name '*.test.mjs' -not -path '*/node_modules/*' -not -path '*/.tmp/*' | sort)
+JS_TESTS := $(shell find js-tests -name '*.test.mjs' -not -path '*/node_modules/*' -not -path '*/.tmp/*' -not -path 'js-tests/postgres/*' | sort)
+# Run by `make pg-test` on PostgreSQL: the plugin's end-to-end suites (the same
+# files `make js-test` runs on SQLite) and the PostgreSQL-only suites.
+PG_TESTS := js-tests/plugin.test.mjs js-tests/plugin-opaque.test.mjs js-tests/plugin-audit-sink.test.mjs js-tests/plugin-revocation.test.mjs \
+	$(sort $(wildcard js-tests/postgres/*.test.mjs))
 # One node:test file per runtime; each runs the runtime on a fresh project
 # that installed the packed tarball (js-tests/runtimes/consumer.mjs).
 RUNTIME_TESTS := $(sort $(wildcard js-tests/runtimes/*.runtime.mjs))
@@ -36,7 +43,7 @@ FILES := pkg/package.json pkg/README.md pkg/LICENSE
 # The built package as the tests import it (see scripts/install-pkg-for-tests.mjs).
 INSTALLED := js-tests/node_modules/better-auth-token-exchange/package.json
 
-.PHONY: all toolchain pkg test lint rust-test typecheck js-test demo bench clean runtimes pkg-check runtime-test deps fuzz fuzz-smoke
+.PHONY: all toolchain pkg test lint rust-test typecheck js-test pg-test demo bench clean runtimes pkg-check runtime-test deps fuzz fuzz-smoke
 
 all: pkg
 
@@ -61,7 +68,7 @@ $(INSTALLED): $(WASM) $(DIST) $(FILES) scripts/install-pkg-for-tests.mjs
 	@# npm pack stamps files with a fixed 1985 date: mark the install as fresh.
 	@touch $@
 
-test: lint rust-test deps fuzz-smoke pkg typecheck js-test pkg-check runtime-test
+test: lint rust-test deps fuzz-smoke pkg typecheck js-test pg-test pkg-check runtime-test
 
 # src/wasm.rs compiles only with the `wasm` feature: lint it for its target too.
 lint: | toolchain
@@ -92,6 +99,13 @@ typecheck: $(INSTALLED)
 
 js-test: $(INSTALLED)
 	node --test $(JS_TESTS)
+
+# scripts/ensure-postgres.mjs installs Debian's postgresql package when it is
+# missing (failing, not skipping, when it cannot), starts a throwaway cluster
+# on a free loopback port, runs the suites with TX_TEST_PG_URL pointing at it,
+# and stops and removes it afterwards. Each test server gets a database of its own.
+pg-test: $(INSTALLED)
+	TX_TEST_DB=postgres node scripts/ensure-postgres.mjs -- node --test $(PG_TESTS)
 
 # Deno, Bun, miniflare and esbuild are root devDependencies (npm ci); the
 # other Node.js lines install from npm into node_modules/.cache/node-lines.

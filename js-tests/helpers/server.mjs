@@ -1,5 +1,6 @@
 // A real better-auth server for end-to-end tests: HTTP on 127.0.0.1 (random
-// port), SQLite in a temporary directory, migrations run before the auth
+// port), SQLite in a temporary directory (or PostgreSQL: `db: "postgres"` or
+// TX_TEST_DB=postgres, see helpers/postgres.mjs), migrations run before the auth
 // instance exists, the token-exchange plugin imported from the built package
 // exactly as a user imports it. Helpers create users, clients, resources and
 // links through auth.api with an admin session, and run authorization_code
@@ -81,18 +82,39 @@ const basicHeader = (id, secret) =>
  * Starts a server. `exchange` are the plugin's options; `provider` is merged
  * into oauthProvider's options; `useJwt: false` runs the provider with
  * `disableJwtPlugin` (opaque access tokens only).
+ *
+ * Database: `db` is "sqlite" (default) or "postgres" (default from
+ * TX_TEST_DB): a fresh PostgreSQL database of its own, or the one at
+ * `postgresUrl` when several server instances share it. `migrate: false`
+ * skips the migrations and `seedAdmin: false` signs the admin in instead of
+ * signing it up (an instance started after another on the same database).
+ * `baseURL` is the public origin when it is not the server's own (instances
+ * behind one load balancer share it, and so one issuer); `listenOrigin` in
+ * the answer is the server's own.
  */
-export async function startServer({ exchange: exchangeOptions = {}, provider = {}, useJwt = true } = {}) {
+export async function startServer({
+  exchange: exchangeOptions = {},
+  provider = {},
+  useJwt = true,
+  db: dbKind = process.env.TX_TEST_DB || "sqlite",
+  postgresUrl,
+  migrate = true,
+  seedAdmin = true,
+  baseURL,
+} = {}) {
+  if (dbKind !== "sqlite" && dbKind !== "postgres") throw new Error(`unknown test database ${dbKind}`);
   let handler = (_req, res) => {
     res.statusCode = 503;
     res.end();
   };
   const server = http.createServer((req, res) => handler(req, res));
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const origin = `http://127.0.0.1:${server.address().port}`;
+  const listenOrigin = `http://127.0.0.1:${server.address().port}`;
+  const origin = baseURL ?? listenOrigin;
   const base = `${origin}/api/auth`;
   const dir = mkdtempSync(path.join(tmpdir(), "tx-e2e-"));
-  const db = await openDatabase(path.join(dir, "auth.sqlite"));
+  const postgres = dbKind === "postgres" ? await (await import("./postgres.mjs")).openPostgres(postgresUrl) : undefined;
+  const db = postgres ? postgres.pool : await openDatabase(path.join(dir, "auth.sqlite"));
 
   const options = {
     baseURL: origin,
@@ -116,8 +138,10 @@ export async function startServer({ exchange: exchangeOptions = {}, provider = {
       tokenExchange(exchangeOptions),
     ],
   };
-  const migrations = await getMigrations(options);
-  await migrations.runMigrations();
+  if (migrate) {
+    const migrations = await getMigrations(options);
+    await migrations.runMigrations();
+  }
   const auth = betterAuth(options);
   handler = toNodeHandler(auth);
   const context = await auth.$context;
@@ -132,7 +156,17 @@ export async function startServer({ exchange: exchangeOptions = {}, provider = {
     return { user: r.response.user, cookie };
   }
 
-  const admin = await signUp("admin@example.com", "Admin");
+  async function signIn(email) {
+    const r = await auth.api.signInEmail({ body: { email, password: PASSWORD }, returnHeaders: true });
+    const cookie = r.headers
+      .get("set-cookie")
+      .split(/,(?=\s*[^;,]+=)/)
+      .map((c) => c.split(";")[0].trim())
+      .join("; ");
+    return { user: r.response.user, cookie };
+  }
+
+  const admin = seedAdmin ? await signUp("admin@example.com", "Admin") : await signIn("admin@example.com");
   const adminHeaders = () => new Headers({ cookie: admin.cookie });
 
   /** A confidential client opted in to token exchange unless `body` says otherwise. */
@@ -296,15 +330,17 @@ export async function startServer({ exchange: exchangeOptions = {}, provider = {
     return context.adapter.count({ model });
   }
 
-  /** The newest audit row (by insertion order). */
+  /** The newest audit row (by insertion order). SQLite only (rowid). */
   function lastRecordRow() {
+    if (postgres) throw new Error("lastRecordRow reads SQLite's rowid: SQLite-only");
     return db.prepare('SELECT * FROM "tokenExchange" ORDER BY rowid DESC LIMIT 1').get();
   }
 
   async function stop() {
     server.closeAllConnections?.();
     await new Promise((resolve) => server.close(resolve));
-    db.close();
+    if (postgres) await postgres.close();
+    else db.close();
     rmSync(dir, { recursive: true, force: true });
   }
 
@@ -331,8 +367,17 @@ export async function startServer({ exchange: exchangeOptions = {}, provider = {
     allRecords,
     countRows,
     lastRecordRow,
-    /** A second connection to the server's database file (for fault tests). */
-    openOtherConnection: () => openDatabase(path.join(dir, "auth.sqlite")),
+    /** "sqlite" or "postgres"; `db` is the better-sqlite3 handle or the `pg` Pool. */
+    dbKind,
+    listenOrigin,
+    /** The PostgreSQL database's URL (to start another instance on it). */
+    postgresUrl: postgres?.url,
+    signIn,
+    /** A second connection to the server's database file (for fault tests). SQLite only. */
+    openOtherConnection: () => {
+      if (postgres) throw new Error("openOtherConnection opens the SQLite file: SQLite-only");
+      return openDatabase(path.join(dir, "auth.sqlite"));
+    },
     stop,
   };
 }
@@ -367,6 +412,53 @@ export async function startJwksServer() {
     async stop() {
       server.closeAllConnections?.();
       await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/**
+ * The HTTP requests of startServer's helpers (`post`, `exchange`,
+ * `introspect`, `revoke`) against a server at `base` run by another
+ * process: the instances of the multi-instance suites (js-tests/postgres/).
+ */
+export function httpClient(base) {
+  async function post(p, pairs, headers = {}) {
+    const h = new Headers(headers);
+    h.set("content-type", "application/x-www-form-urlencoded");
+    const res = await fetch(p.startsWith("http") ? p : `${base}${p}`, {
+      method: "POST",
+      headers: h,
+      body: new URLSearchParams(pairs).toString(),
+    });
+    const text = await res.text();
+    let body;
+    try {
+      body = text ? JSON.parse(text) : text;
+    } catch {
+      body = text;
+    }
+    return { status: res.status, headers: res.headers, body };
+  }
+  function credentials(client, secret = client.client_secret) {
+    if (client.token_endpoint_auth_method === "client_secret_post") {
+      return [{}, [["client_id", client.client_id], ["client_secret", secret]]];
+    }
+    return [{ authorization: basicHeader(client.client_id, secret) }, []];
+  }
+  return {
+    base,
+    post,
+    exchange(client, pairs, { secret, headers = {} } = {}) {
+      const [authHeaders, authPairs] = client ? credentials(client, secret) : [{}, []];
+      return post("/oauth2/token", [["grant_type", GRANT], ...pairs, ...authPairs], { ...authHeaders, ...headers });
+    },
+    introspect(client, token, hint) {
+      const [h, p] = credentials(client);
+      return post("/oauth2/introspect", [["token", token], ...(hint ? [["token_type_hint", hint]] : []), ...p], h);
+    },
+    revoke(client, token) {
+      const [h, p] = credentials(client);
+      return post("/oauth2/revoke", [["token", token], ...p], h);
     },
   };
 }

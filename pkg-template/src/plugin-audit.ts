@@ -7,7 +7,34 @@
 
 import type { ActClaim, AuditRecord, OAuthErrorCode } from "./engine-types.js";
 import type { Lineage } from "./plugin-revocation.js";
-import type { ExchangeRecord, TokenExchangeContext, TokenExchangeField, TokenExchangeOptions } from "./plugin-types.js";
+import type {
+  ExchangeRecord,
+  StoredValue,
+  TokenExchangeContext,
+  TokenExchangeField,
+  TokenExchangeOptions,
+} from "./plugin-types.js";
+
+/**
+ * JSON columns are written as JSON text and read back parsed. Adapters
+ * without native JSON (SQLite, D1, MySQL) store text anyway, but with native
+ * JSON (PostgreSQL through Kysely) the value goes to the driver as is, and
+ * node-postgres turns a JS array into a PostgreSQL array literal: `[]` was
+ * stored as the JSON object `{}`, and an array of objects failed to insert
+ * ("invalid input syntax for type json"). Text is valid JSON input everywhere.
+ */
+const jsonText = {
+  input: (value: StoredValue): StoredValue =>
+    value === null || value === undefined || typeof value === "string" ? value : JSON.stringify(value),
+  output: (value: StoredValue): StoredValue => {
+    if (typeof value !== "string") return value;
+    try {
+      return JSON.parse(value) as StoredValue;
+    } catch {
+      return value;
+    }
+  },
+};
 
 /** The plugin's table; `id` is added by better-auth. */
 export const schema = {
@@ -21,7 +48,7 @@ export const schema = {
       actorIss: { type: "string", required: false },
       actor: { type: "string", required: false },
       actorClientId: { type: "string", required: false },
-      priorActors: { type: "json", required: false },
+      priorActors: { type: "json", required: false, transform: jsonText },
       audiences: { type: "string[]", required: false },
       resources: { type: "string[]", required: false },
       subjectTokenType: { type: "string", required: false },
@@ -32,7 +59,7 @@ export const schema = {
       error: { type: "string", required: false },
       reason: { type: "string", required: false },
       delegation: { type: "boolean", required: true },
-      act: { type: "json", required: false },
+      act: { type: "json", required: false, transform: jsonText },
       expiresAt: { type: "date", required: false },
       // Lineage of a granted exchange (plugin-revocation.ts).
       sessionId: { type: "string", required: false, index: true },
@@ -90,7 +117,10 @@ export function toRecord(
   const granted = audit.decision === "granted";
   return {
     id,
-    createdAt: new Date(audit.time > 0 ? audit.time * 1000 : Date.now()),
+    // The clock at writing, to the millisecond: the engine's `time` is whole
+    // seconds, and records of one second would tie in `ORDER BY "createdAt"`
+    // (PostgreSQL returns ties in no particular order).
+    createdAt: new Date(),
     clientId: audit.clientId ?? null,
     subjectIss: audit.subject?.iss ?? null,
     subject: audit.subject?.sub ?? null,

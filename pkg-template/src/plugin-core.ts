@@ -216,6 +216,7 @@ class Exchange {
       {
         trustedIssuers: o.trustedIssuers ?? [],
         cacheTtlMs: (o.jwksCacheTtlSeconds ?? 300) * 1000,
+        maxStaleMs: (o.jwksMaxStaleSeconds ?? 3600) * 1000,
         refetchIntervalMs: (o.jwksRefetchIntervalSeconds ?? 30) * 1000,
         fetchTimeoutMs: o.jwksFetchTimeoutMs ?? 3000,
         ...(o.resolveKeys ? { resolveKeys: o.resolveKeys } : {}),

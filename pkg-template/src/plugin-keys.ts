@@ -7,6 +7,15 @@
  * issuers listed in the options, never from a URL a token names (`jku`,
  * `x5u`); a fetch is bounded in time and size, and its failure leaves the
  * engine without the key so that it refuses with `unknown_key`.
+ *
+ * What is kept in memory, per plugin instance (and so per server process):
+ * one entry per issuer that is this server or a configured trusted issuer
+ * (never per issuer a token names), holding the times of the last load and
+ * attempt; the key sets themselves live in the engine (at most 100 keys and
+ * 1 MiB per set). A set is reloaded when it is older than `cacheTtlMs`, or
+ * at once when a token names a `kid` it lacks (for remote sets at most once
+ * per `refetchIntervalMs`). A set that cannot be reloaded is used until
+ * `maxStaleMs` after its last successful load, then dropped.
  * @internal
  */
 
@@ -34,6 +43,8 @@ interface CacheEntry {
 export interface KeyResolverSettings {
   trustedIssuers: TrustedIssuerOptions[];
   cacheTtlMs: number;
+  /** Past this age (since the last successful load) a set is dropped, reloadable or not. */
+  maxStaleMs: number;
   fetchTimeoutMs: number;
   refetchIntervalMs: number;
   resolveKeys?: (issuer: string, ctx: TokenExchangeContext) => Promise<Jwks | null> | Jwks | null;
@@ -80,6 +91,15 @@ export class KeyResolver {
 
     const entry = this.#entry(issuer);
     const now = this.#now();
+    const age = now - entry.loadedAt;
+    if (entry.loadedAt > 0 && age >= Math.max(this.#settings.maxStaleMs, this.#settings.cacheTtlMs)) {
+      // Reloads kept failing: stop trusting keys nobody could confirm for so long.
+      this.#store(issuer, { keys: [] });
+      entry.loadedAt = 0;
+      this.#settings.logger.warn(
+        `[token-exchange] the key set of issuer ${issuer} was last loaded ${Math.round(age / 1000)} s ago: dropped`,
+      );
+    }
     const fresh = entry.loadedAt > 0 && now - entry.loadedAt < this.#settings.cacheTtlMs;
     if (fresh && this.#engine.hasKey(issuer, hint.keyId)) return;
     if (reloaded.has(issuer)) return;

@@ -84,6 +84,7 @@ export interface TrustedIssuerOptions {
 export interface ExchangeRecord {
   /** Unique id; also the issued token's `referenceId` (`tx_<id>`) with the default sink. */
   id: string;
+  /** When the record was made (millisecond precision). */
   createdAt: Date;
   /** The exchanging client, authenticated or (when authentication failed) claimed. */
   clientId: string | null;
@@ -139,8 +140,21 @@ export interface TokenExchangeOptions {
   maxJsonDepth?: number;
   /** Deepest `act` chain accepted or produced (TX-25). Default 5. */
   maxActDepth?: number;
-  /** How long fetched or loaded key sets are kept, seconds. Default 300. */
+  /**
+   * How long a loaded key set (this server's from the jwt plugin's table, or a
+   * trusted issuer's) is used before it is loaded again, seconds. Default 300.
+   * A key added elsewhere (another instance rotating keys) is picked up at
+   * once: a token naming an unknown `kid` reloads the set. A key removed
+   * elsewhere is still accepted by this instance for up to this long.
+   */
   jwksCacheTtlSeconds?: number;
+  /**
+   * Longest time a key set is used after its last successful load when
+   * reloading fails (the issuer's JWKS endpoint or the database is down),
+   * seconds; then it is dropped and its tokens are refused until a reload
+   * succeeds. Default 3600; never less than `jwksCacheTtlSeconds`.
+   */
+  jwksMaxStaleSeconds?: number;
   /**
    * Least time between two fetches of one trusted issuer's JWKS, seconds:
    * bounds the refetches that tokens with unknown `kid`s can cause. Default 30.
@@ -181,7 +195,25 @@ export interface TokenExchangeField {
   readonly type: "string" | "number" | "boolean" | "date" | "json" | "string[]";
   readonly required: boolean;
   readonly index?: boolean;
+  /** Value conversion on the way into and out of the database adapter. */
+  readonly transform?: {
+    readonly input?: (value: StoredValue) => StoredValue;
+    readonly output?: (value: StoredValue) => StoredValue;
+  };
 }
+
+/** A value as better-auth's database adapters take and give it. */
+export type StoredValue =
+  | string
+  | number
+  | boolean
+  | Date
+  | null
+  | undefined
+  | string[]
+  | number[]
+  | Record<string, unknown>
+  | unknown[];
 
 /**
  * The plugin object handed to `betterAuth({ plugins: [...] })`. It satisfies
