@@ -37,6 +37,7 @@ import type {
   OpaqueTokenFacts,
   TokenHint,
 } from "./engine-types.js";
+import { auditEndpoints } from "./plugin-admin.js";
 import {
   AuditTrail,
   bareAudit,
@@ -494,6 +495,9 @@ export function makeTokenExchange(
       id: "token-exchange",
       schema,
       options,
+      // The audit query API (plugin-admin.ts); not part of the declared type,
+      // which stays free of better-auth's types (see plugin-types.ts).
+      ...(options.auditApi?.enabled === false ? {} : { endpoints: auditEndpoints(options) }),
       init(ctx: unknown) {
         // Registers the grant (dispatch and discovery, TX-1, TX-54) and the
         // claims contributor with the oauth-provider plugin.
