@@ -80,9 +80,10 @@ const basicHeader = (id, secret) =>
 /**
  * Starts a server. `exchange` are the plugin's options; `provider` is merged
  * into oauthProvider's options; `useJwt: false` runs the provider with
- * `disableJwtPlugin` (opaque access tokens only).
+ * `disableJwtPlugin` (opaque access tokens only). `extraPlugins` are added
+ * after the others (for example better-auth's `admin()`).
  */
-export async function startServer({ exchange: exchangeOptions = {}, provider = {}, useJwt = true } = {}) {
+export async function startServer({ exchange: exchangeOptions = {}, provider = {}, useJwt = true, extraPlugins = [] } = {}) {
   let handler = (_req, res) => {
     res.statusCode = 503;
     res.end();
@@ -114,6 +115,7 @@ export async function startServer({ exchange: exchangeOptions = {}, provider = {
         ...provider,
       }),
       tokenExchange(exchangeOptions),
+      ...extraPlugins,
     ],
   };
   const migrations = await getMigrations(options);
@@ -274,6 +276,11 @@ export async function startServer({ exchange: exchangeOptions = {}, provider = {
     return post("/oauth2/revoke", [["token", token], ...p], h);
   }
 
+  /** Sets a user's `role` (the admin plugin's field; comma-separated roles). */
+  async function setRole(who, role) {
+    await context.internalAdapter.updateUser(who.user.id, { role });
+  }
+
   /** Rows of the plugin's audit table, oldest first. */
   async function records() {
     return context.adapter.findMany({
@@ -321,6 +328,7 @@ export async function startServer({ exchange: exchangeOptions = {}, provider = {
     createResource,
     link,
     disableClient,
+    setRole,
     authorize,
     post,
     basicHeader,
