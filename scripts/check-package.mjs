@@ -30,23 +30,28 @@ function step(label, cmd, args) {
 
 step("publint --strict <tarball>", bin("publint"), ["run", tarball, "--strict"]);
 step("attw --profile esm-only <tarball>", bin("attw"), [tarball, "--profile", "esm-only", "--format", "table-flipped", "--no-emoji"]);
-step("tsc (moduleResolution bundler) js-tests/types", bin("tsc"), [
-  "-p",
-  "js-tests/types/tsconfig.json",
-  "--module",
-  "esnext",
-  "--moduleResolution",
-  "bundler",
-]);
+for (const project of ["tsconfig.json", "tsconfig.client.json"]) {
+  step(`tsc (moduleResolution bundler) js-tests/types/${project}`, bin("tsc"), [
+    "-p",
+    `js-tests/types/${project}`,
+    "--module",
+    "esnext",
+    "--moduleResolution",
+    "bundler",
+  ]);
+}
 
 // The unpacked tarball, as installed for the tests.
 const installed = path.join(root, "js-tests", "node_modules", pack.name);
 const manifest = JSON.parse(readFileSync(path.join(installed, "package.json"), "utf8"));
 const packed = new Set(pack.files.map((f) => f.path));
+// Entries holding the engine map every runtime condition; runtime-neutral
+// entries (such as "./client", which loads no wasm) map `types` and `default`.
 const conditions = ["types", "workerd", "deno", "bun", "module", "node", "default"];
 for (const [subpath, map] of Object.entries(manifest.exports)) {
   if (typeof map === "string") continue;
-  for (const condition of conditions) {
+  const neutral = Object.keys(map).every((c) => c === "types" || c === "default");
+  for (const condition of neutral ? ["types", "default"] : conditions) {
     const target = map[condition]?.replace(/^\.\//, "");
     if (!target || !packed.has(target)) failures.push(`exports["${subpath}"].${condition} -> ${target ?? "missing"}: not in the tarball`);
   }

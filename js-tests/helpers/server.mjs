@@ -81,7 +81,8 @@ const basicHeader = (id, secret) =>
 /**
  * Starts a server. `exchange` are the plugin's options; `provider` is merged
  * into oauthProvider's options; `useJwt: false` runs the provider with
- * `disableJwtPlugin` (opaque access tokens only).
+ * `disableJwtPlugin` (opaque access tokens only). `extraPlugins` are added
+ * after the others (for example better-auth's `admin()`).
  *
  * Database: `db` is "sqlite" (default) or "postgres" (default from
  * TX_TEST_DB): a fresh PostgreSQL database of its own, or the one at
@@ -101,6 +102,7 @@ export async function startServer({
   migrate = true,
   seedAdmin = true,
   baseURL,
+  extraPlugins = [],
 } = {}) {
   if (dbKind !== "sqlite" && dbKind !== "postgres") throw new Error(`unknown test database ${dbKind}`);
   let handler = (_req, res) => {
@@ -136,6 +138,7 @@ export async function startServer({
         ...provider,
       }),
       tokenExchange(exchangeOptions),
+      ...extraPlugins,
     ],
   };
   if (migrate) {
@@ -308,6 +311,11 @@ export async function startServer({
     return post("/oauth2/revoke", [["token", token], ...p], h);
   }
 
+  /** Sets a user's `role` (the admin plugin's field; comma-separated roles). */
+  async function setRole(who, role) {
+    await context.internalAdapter.updateUser(who.user.id, { role });
+  }
+
   /** Rows of the plugin's audit table, oldest first. */
   async function records() {
     return context.adapter.findMany({
@@ -357,6 +365,7 @@ export async function startServer({
     createResource,
     link,
     disableClient,
+    setRole,
     authorize,
     post,
     basicHeader,

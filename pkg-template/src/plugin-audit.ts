@@ -41,12 +41,12 @@ export const schema = {
   tokenExchange: {
     modelName: "tokenExchange",
     fields: {
-      createdAt: { type: "date", required: true },
+      createdAt: { type: "date", required: true, index: true },
       clientId: { type: "string", required: false, index: true },
       subjectIss: { type: "string", required: false },
       subject: { type: "string", required: false, index: true },
       actorIss: { type: "string", required: false },
-      actor: { type: "string", required: false },
+      actor: { type: "string", required: false, index: true },
       actorClientId: { type: "string", required: false },
       priorActors: { type: "json", required: false, transform: jsonText },
       audiences: { type: "string[]", required: false },
@@ -55,7 +55,7 @@ export const schema = {
       actorTokenType: { type: "string", required: false },
       requestedScope: { type: "string", required: false },
       grantedScope: { type: "string", required: false },
-      decision: { type: "string", required: true },
+      decision: { type: "string", required: true, index: true },
       error: { type: "string", required: false },
       reason: { type: "string", required: false },
       delegation: { type: "boolean", required: true },

@@ -37,6 +37,7 @@ import type {
   OpaqueTokenFacts,
   TokenHint,
 } from "./engine-types.js";
+import { auditEndpoints } from "./plugin-admin.js";
 import {
   adapterOf,
   AuditTrail,
@@ -775,6 +776,9 @@ export function makeTokenExchange(
       id: "token-exchange" as const,
       schema,
       options,
+      // The audit query API (plugin-admin.ts); not part of the declared type,
+      // which stays free of better-auth's types (see plugin-types.ts).
+      ...(options.auditApi?.enabled === false ? {} : { endpoints: auditEndpoints(options) }),
       init(ctx: unknown) {
         // Registers the grant (dispatch and discovery, TX-1, TX-54) and the
         // claims contributor with the oauth-provider plugin.

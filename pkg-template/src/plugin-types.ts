@@ -9,6 +9,7 @@
  */
 
 import type { ActClaim, ClientPolicy, Jwks, PartyRecord, TokenTypeName } from "./engine-types.js";
+import type { AuditApiOptions } from "./plugin-admin-types.js";
 
 /**
  * The better-auth endpoint context of the token request (better-auth's
@@ -188,6 +189,12 @@ export interface TokenExchangeOptions {
    * instead of being read back from the table.
    */
   audit?: (record: ExchangeRecord, ctx: TokenExchangeContext) => Promise<void> | void;
+  /**
+   * The admin-only audit query API (`GET /token-exchange/list-records`,
+   * `GET /token-exchange/get-record`), on by default; the client plugin
+   * `tokenExchangeClient()` from `better-auth-token-exchange/client` calls it.
+   */
+  auditApi?: AuditApiOptions;
 }
 
 /** One field of the plugin's table, as better-auth's schema declares it. */

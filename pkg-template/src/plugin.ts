@@ -34,6 +34,13 @@ export type {
   TrustedIssuerOptions,
 } from "./plugin-types.js";
 export type { ClientPolicy } from "./engine-types.js";
+export type {
+  AuditApiOptions,
+  ExchangeRecordAnswer,
+  ExchangeRecordJson,
+  ExchangeRecordPage,
+  ExchangeRecordQuery,
+} from "./plugin-admin-types.js";
 
 /** RFC 8693 §2.1: the grant type a client must be registered for. */
 export const TOKEN_EXCHANGE_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange";
