@@ -157,6 +157,28 @@ describe("JWT access tokens", () => {
     await exchangeOk(two, A, [...subject(rotated), ["resource", RES]]);
   });
 
+  test("revocation follows the chain across instances: revoked on one, sign-out on the other", async () => {
+    const { one, two, A, cluster } = p;
+    const carol = await one.call("signUp", "carol@example.com", "Carol");
+    const t0 = await tokenOf(one, carol, A);
+    const t1 = (await exchangeOk(one, A, [...subject(t0), ["resource", RES]])).access_token;
+    const t2 = (await exchangeOk(two, A, [...subject(t1), ["resource", RES]])).access_token;
+    const sibling = (await exchangeOk(two, A, [...subject(t0), ["resource", RES]])).access_token;
+    const active = async (at, token) => (await at.introspect(A, token)).body.active;
+    for (const t of [t1, t2, sibling]) assert.equal(await active(one, t), true);
+    // The JWT T1 revoked on instance 2: T1 and T2 end on instance 1; the sibling does not.
+    assert.equal((await two.revoke(A, t1)).status, 200);
+    assert.deepEqual([await active(one, t1), await active(one, t2), await active(one, sibling)], [false, false, true]);
+    // Carol signs out through instance 1: everything exchanged from her session ends on instance 2.
+    const out = await fetch(`${one.base}/sign-out`, {
+      method: "POST",
+      headers: { cookie: carol.cookie, origin: new URL(cluster.balancer.base).origin, "content-type": "application/json" },
+      body: "{}",
+    });
+    assert.equal(out.status, 200, await out.text());
+    assert.deepEqual([await active(two, t0), await active(two, sibling)], [false, false]);
+  });
+
   test("TX-41: through the load balancer, an authorization and exchanges spread over both instances", async () => {
     const { A, alice, agent, cluster } = p;
     const { balancer } = cluster;
