@@ -265,51 +265,7 @@ export async function startServer({
     );
   }
 
-  /** POST a form; `pairs` keeps order and repeats. */
-  async function post(p, pairs, headers = {}) {
-    const h = new Headers(headers);
-    h.set("content-type", "application/x-www-form-urlencoded");
-    const res = await fetch(p.startsWith("http") ? p : `${base}${p}`, {
-      method: "POST",
-      headers: h,
-      body: new URLSearchParams(pairs).toString(),
-    });
-    const text = await res.text();
-    let body;
-    try {
-      body = text ? JSON.parse(text) : text;
-    } catch {
-      body = text;
-    }
-    return { status: res.status, headers: res.headers, body };
-  }
-
-  /** Credentials of `client` by its registered method: [headers, form pairs]. */
-  function credentials(client, secret = client.client_secret) {
-    if (client.token_endpoint_auth_method === "client_secret_post") {
-      return [{}, [["client_id", client.client_id], ["client_secret", secret]]];
-    }
-    return [{ authorization: basicHeader(client.client_id, secret) }, []];
-  }
-
-  /**
-   * A token-exchange request. `client` authenticates by its method unless
-   * `secret` overrides the secret or `client` is null (no credentials).
-   */
-  async function exchange(client, pairs, { secret, headers = {} } = {}) {
-    const [authHeaders, authPairs] = client ? credentials(client, secret) : [{}, []];
-    return post("/oauth2/token", [["grant_type", GRANT], ...pairs, ...authPairs], { ...authHeaders, ...headers });
-  }
-
-  async function introspect(client, token, hint) {
-    const [h, p] = credentials(client);
-    return post("/oauth2/introspect", [["token", token], ...(hint ? [["token_type_hint", hint]] : []), ...p], h);
-  }
-
-  async function revoke(client, token) {
-    const [h, p] = credentials(client);
-    return post("/oauth2/revoke", [["token", token], ...p], h);
-  }
+  const { post, exchange, introspect, revoke } = httpClient(base);
 
   /** Sets a user's `role` (the admin plugin's field; comma-separated roles). */
   async function setRole(who, role) {
@@ -426,11 +382,12 @@ export async function startJwksServer() {
 }
 
 /**
- * The HTTP requests of startServer's helpers (`post`, `exchange`,
- * `introspect`, `revoke`) against a server at `base` run by another
- * process: the instances of the multi-instance suites (js-tests/postgres/).
+ * The HTTP requests against a server at `base` (`post`, `exchange`,
+ * `introspect`, `revoke`): startServer's own, and those of the instances of
+ * the multi-instance suites (js-tests/postgres/), which run in other processes.
  */
 export function httpClient(base) {
+  /** POST a form; `pairs` keeps order and repeats. */
   async function post(p, pairs, headers = {}) {
     const h = new Headers(headers);
     h.set("content-type", "application/x-www-form-urlencoded");
@@ -448,6 +405,7 @@ export function httpClient(base) {
     }
     return { status: res.status, headers: res.headers, body };
   }
+  /** Credentials of `client` by its registered method: [headers, form pairs]. */
   function credentials(client, secret = client.client_secret) {
     if (client.token_endpoint_auth_method === "client_secret_post") {
       return [{}, [["client_id", client.client_id], ["client_secret", secret]]];
@@ -457,6 +415,10 @@ export function httpClient(base) {
   return {
     base,
     post,
+    /**
+     * A token-exchange request. `client` authenticates by its method unless
+     * `secret` overrides the secret or `client` is null (no credentials).
+     */
     exchange(client, pairs, { secret, headers = {} } = {}) {
       const [authHeaders, authPairs] = client ? credentials(client, secret) : [{}, []];
       return post("/oauth2/token", [["grant_type", GRANT], ...pairs, ...authPairs], { ...authHeaders, ...headers });
