@@ -48,7 +48,9 @@ import {
   toRecord,
 } from "./plugin-audit.js";
 import { authenticate, authenticatedClient, claimedClientId, isApiError, usedBasic } from "./plugin-client.js";
-import { BodyTooLarge, describe, fetchJwks, KeyResolver, readLimited } from "./plugin-keys.js";
+import { BodyTooLarge, describe, readLimited } from "./http.js";
+import { fetchJwks } from "./keys.js";
+import { KeyResolver } from "./plugin-keys.js";
 import { accessTokenFacts, actOfReference, linkedUserId, refreshTokenFacts } from "./plugin-lookup.js";
 import type {
   ExchangeRecord,
