@@ -157,6 +157,9 @@ describe("exchangeToken without a usable answer", () => {
       } else if (req.url === "/huge") {
         res.writeHead(200, { "content-type": "application/json" });
         res.end(`{"access_token":"${"x".repeat(300 * 1024)}"}`);
+      } else if (req.url === "/redirect") {
+        res.writeHead(307, { location: w.tokenEndpoint });
+        res.end();
       } else if (req.url === "/silent") {
         // never answers
       }
@@ -183,6 +186,12 @@ describe("exchangeToken without a usable answer", () => {
     failed(await exchange({ tokenEndpoint: oddUrl("/html") }), "invalid_response", 502);
     failed(await exchange({ tokenEndpoint: oddUrl("/shape") }), "invalid_response", 200);
     failed(await exchange({ tokenEndpoint: oddUrl("/huge") }), "invalid_response", 0);
+  });
+
+  test("a redirect is not followed: invalid_response, and the other endpoint never sees the request", async () => {
+    const rows = await w.s.countRows();
+    failed(await exchange({ tokenEndpoint: oddUrl("/redirect"), resource: API_A }), "invalid_response", 307);
+    assert.equal(await w.s.countRows(), rows);
   });
 
   test("silence is a timeout; the caller's signal aborts", async () => {
@@ -227,7 +236,7 @@ describe("the request on the wire", () => {
     });
     const [call] = calls;
     assert.equal(call.method, "POST");
-    assert.equal(call.redirect, "error");
+    assert.equal(call.redirect, "manual");
     assert.equal(call.headers["content-type"], "application/x-www-form-urlencoded");
     const decoded = atob(call.headers.authorization.replace(/^Basic /, ""));
     assert.equal(decoded, "a+b%3Ac:p%25%2B%26%2F%C3%A9");

@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
+import http from "node:http";
 import { after, before, describe, test } from "node:test";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { createJwk } from "better-auth/plugins";
@@ -285,6 +286,22 @@ describe("refusals: invalid_token with the engine's reason", () => {
     invalid(r, "unknown_key");
     assert.equal(warnings.length, 1);
     assert.match(warnings[0], /HTTP 404/);
+  });
+
+  test("a redirected jwks_uri is not followed: unknown_key", async () => {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(302, { location: w.jwksUri });
+      res.end();
+    });
+    await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const warnings = [];
+      const jwksUri = `http://127.0.0.1:${server.address().port}/jwks`;
+      invalid(await verifyExchangedToken(t.impA, options({ jwksUri, logger: { warn: (m) => warnings.push(m) } })), "unknown_key");
+      assert.match(warnings[0], /HTTP 302/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   test("inline keys instead of jwks_uri", async () => {

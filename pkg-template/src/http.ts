@@ -15,7 +15,7 @@ export type FetchLike = (
     method: "GET" | "POST";
     headers: Record<string, string>;
     body?: string;
-    redirect: "error";
+    redirect: "manual";
     signal: AbortSignalLike;
   },
 ) => Promise<ResponseLike>;
@@ -102,7 +102,7 @@ export function describe(error: unknown): string {
 /**
  * Runs `fetch(url, init)` with a timeout and an optional caller's signal,
  * then reads the body (at most `limit` bytes) while the timeout still runs.
- * Redirects are refused: a token or key set never comes from elsewhere.
+ * Redirects are not followed: a token or key set never comes from elsewhere.
  * Throws {@link TimedOut}, {@link BodyTooLarge}, or what `fetch` threw.
  */
 export async function fetchText(
@@ -122,7 +122,9 @@ export async function fetchText(
   if (outer?.aborted) controller.abort();
   else outer?.addEventListener("abort", forward, { once: true });
   try {
-    const response = await fetchImpl(url, { ...init, redirect: "error", signal: controller.signal });
+    // "manual", not "error" (which workerd refuses): a redirect arrives as
+    // its own 3xx answer, which every caller treats as a failure.
+    const response = await fetchImpl(url, { ...init, redirect: "manual", signal: controller.signal });
     const declared = Number(response.headers.get("content-length") ?? "0");
     if (declared > options.limit) {
       await response.body?.getReader().cancel().catch(() => undefined);

@@ -17,7 +17,7 @@ import { describe, fetchText, globalFetch, type FetchLike } from "./http.js";
 /** Largest JWKS document accepted from a fetch (the engine enforces the same bound). */
 export const MAX_JWKS_BYTES = 1024 * 1024;
 
-/** GET a JWKS document with a timeout and a size limit; redirects refused. */
+/** GET a JWKS document with a timeout and a size limit; a redirect is a failure. */
 export async function fetchJwks(uri: string, timeoutMs: number, fetchImpl: FetchLike = globalFetch()): Promise<Jwks> {
   const { status, text } = await fetchText(
     fetchImpl,
