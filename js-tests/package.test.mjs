@@ -22,6 +22,12 @@ test("the tarball holds the manifest, docs, compiled JS, typings and the wasm on
     "dist/index.d.ts",
     "dist/engine.js",
     "dist/engine.d.ts",
+    "dist/bff.js",
+    "dist/bff.d.ts",
+    "dist/resource-server.js",
+    "dist/resource-server-workerd.js",
+    "dist/resource-server-inline.js",
+    "dist/resource-server.d.ts",
     "wasm/engine.js",
     "wasm/engine_bg.wasm",
   ]) {
@@ -63,7 +69,7 @@ test("every exports target is in the tarball, types first in each condition map"
 });
 
 test("exported subpaths resolve; internals stay hidden", async () => {
-  for (const subpath of ["", "/engine", "/package.json"]) {
+  for (const subpath of ["", "/engine", "/bff", "/resource-server", "/package.json"]) {
     const url = import.meta.resolve(`${NAME}${subpath}`);
     assert.ok(existsSync(new URL(url)), `${NAME}${subpath} -> ${url}`);
   }
@@ -77,4 +83,44 @@ test("the root entry and ./engine export the same engine", async () => {
   assert.equal(root.Engine, engine.Engine);
   assert.equal(root.createEngine, engine.createEngine);
   assert.equal(typeof engine.createEngine, "function");
+});
+
+/** Every module `file` (in dist/) imports, statically, transitively: relative files and bare specifiers. */
+function importGraph(file) {
+  const root = new URL(`./node_modules/${NAME}/`, import.meta.url);
+  const files = new Set();
+  const bare = new Set();
+  const visit = (relative) => {
+    if (files.has(relative)) return;
+    files.add(relative);
+    const text = readFileSync(new URL(relative, root), "utf8");
+    for (const [, spec] of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)["']([^"']+)["']/g)) {
+      if (spec.startsWith(".")) visit(new URL(spec, new URL(relative, root)).href.slice(root.href.length));
+      else bare.add(spec);
+    }
+  };
+  visit(file);
+  return { files: [...files], bare: [...bare] };
+}
+
+test("./bff is plain JavaScript: no engine, no wasm, no better-auth, no node: module", () => {
+  const { files, bare } = importGraph("dist/bff.js");
+  assert.deepEqual(bare, []);
+  assert.deepEqual(files.filter((f) => /engine|wasm|plugin/.test(f)), []);
+});
+
+test("./resource-server needs the engine but not better-auth", () => {
+  for (const entry of ["dist/resource-server.js", "dist/resource-server-inline.js", "dist/resource-server-workerd.js"]) {
+    const { files, bare } = importGraph(entry);
+    assert.ok(files.some((f) => f.startsWith("wasm/")), `${entry}: no engine`);
+    assert.deepEqual(bare.filter((b) => !b.startsWith("node:")), [], `${entry} imports a package`);
+    assert.deepEqual(files.filter((f) => /plugin/.test(f)), [], `${entry} reaches the plugin`);
+  }
+});
+
+test("./resource-server and ./bff export exactly their helpers", async () => {
+  const rs = await import(`${NAME}/resource-server`);
+  assert.deepEqual(Object.keys(rs).sort(), ["createExchangedTokenVerifier", "verifyExchangedToken"]);
+  const bff = await import(`${NAME}/bff`);
+  assert.deepEqual(Object.keys(bff).sort(), ["ExchangeTokenCache", "TOKEN_EXCHANGE_GRANT_TYPE", "createExchangeTokenCache", "exchangeToken"]);
 });

@@ -50,8 +50,10 @@ const packed = new Set(pack.files.map((f) => f.path));
 const conditions = ["types", "workerd", "deno", "bun", "module", "node", "default"];
 for (const [subpath, map] of Object.entries(manifest.exports)) {
   if (typeof map === "string") continue;
-  const neutral = Object.keys(map).every((c) => c === "types" || c === "default");
-  for (const condition of neutral ? ["types", "default"] : conditions) {
+  // An entry that loads the engine names every runtime; one without
+  // (plain JavaScript, like ./bff) needs only its typings and a default.
+  const required = conditions.some((c) => c !== "types" && c !== "default" && c in map) ? conditions : ["types", "default"];
+  for (const condition of required) {
     const target = map[condition]?.replace(/^\.\//, "");
     if (!target || !packed.has(target)) failures.push(`exports["${subpath}"].${condition} -> ${target ?? "missing"}: not in the tarball`);
   }

@@ -367,13 +367,9 @@ fn check_holder(
     if holder_ok {
         Ok(())
     } else {
-        let name = match role {
-            Role::Subject => "subject_token",
-            Role::Actor => "actor_token",
-        };
         Err(Refusal::request(
             "token_holder_mismatch",
-            format!("{name} was not issued to this client"),
+            format!("{} was not issued to this client", role.name()),
         ))
     }
 }
@@ -388,7 +384,7 @@ fn client_identity(client_id: &str, issuer: &str) -> Map<String, Value> {
 
 /// TX-42: every member of `may_act` must equal the same member of the actor
 /// (RFC 8693 §4.4); an empty `may_act` names nobody.
-fn may_act_matches(may_act: &Map<String, Value>, identity: &Map<String, Value>) -> bool {
+pub(crate) fn may_act_matches(may_act: &Map<String, Value>, identity: &Map<String, Value>) -> bool {
     !may_act.is_empty()
         && may_act
             .iter()

@@ -1,10 +1,12 @@
 //! The engine: settings and key sets the caller holds, and the two calls a
-//! request makes (`inspect`, then `decide`).
+//! request makes (`inspect`, then `decide`); `verify_access_token` for a
+//! resource server.
 
 use crate::answer::Decision;
 use crate::config::{DecideCall, EngineSettings};
 use crate::jose::{CompactJws, KeySet, Limits, RustCryptoVerifier, SignatureVerifier};
 use crate::token::{looks_like_jwt, Keys, Validator};
+use crate::verify::{Verification, VerifyCall};
 use serde::Serialize;
 
 /// Holds what outlives a request: settings, parsed key sets per issuer and
@@ -199,13 +201,23 @@ impl Engine {
 
     /// Decides one exchange.
     pub fn decide(&self, call: &DecideCall) -> Decision {
-        let validator = Validator {
+        crate::decide::decide(&self.validator(call.now), call)
+    }
+
+    /// Verifies an access token of this engine's issuer for a resource
+    /// server: the exchange's own token validation, then the audience and
+    /// actor checks of `call` (see [`crate::verify`]).
+    pub fn verify_access_token(&self, call: &VerifyCall) -> Verification {
+        crate::verify::verify(&self.validator(call.now), call)
+    }
+
+    fn validator(&self, now: i64) -> Validator<'_> {
+        Validator {
             settings: &self.settings,
             keys: &self.keys,
             verifier: self.verifier.as_ref(),
-            now: call.now,
-        };
-        crate::decide::decide(&validator, call)
+            now,
+        }
     }
 }
 

@@ -28,6 +28,7 @@ pub mod jose;
 pub mod json;
 pub mod request;
 pub mod token;
+pub mod verify;
 #[cfg(feature = "wasm")]
 pub mod wasm;
 

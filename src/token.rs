@@ -16,17 +16,20 @@ pub enum Role {
     Subject,
     /// `actor_token`.
     Actor,
+    /// An access token presented to a resource server (`crate::verify`).
+    Access,
 }
 
 impl Role {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Subject => "subject_token",
             Self::Actor => "actor_token",
+            Self::Access => "access_token",
         }
     }
 
-    fn refuse(self, reason: &'static str, what: impl std::fmt::Display) -> Refusal {
+    pub(crate) fn refuse(self, reason: &'static str, what: impl std::fmt::Display) -> Refusal {
         Refusal::request(reason, format!("{}: {what}", self.name()))
     }
 }

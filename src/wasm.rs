@@ -13,6 +13,7 @@ use crate::error::{ErrorCode, Refusal};
 use crate::jose::{
     Algorithm, HostPrimitive, HostVerifier, KeySet, RustCryptoVerifier, SignatureVerifier,
 };
+use crate::verify::{Verification, VerifyCall};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -143,6 +144,21 @@ impl WasmEngine {
             Err(e) => bad_input(&e),
         };
         to_json(&decision)
+    }
+
+    /// Verifies an access token for a resource server: `VerifyCall` JSON
+    /// text in, `Verification` JSON text out.
+    #[wasm_bindgen(js_name = verifyAccessToken)]
+    pub fn verify_access_token(&self, call: &str) -> String {
+        let answer = match from_json(call).and_then(|value| VerifyCall::from_value(&value)) {
+            Ok(call) => self.inner.verify_access_token(&call),
+            Err(e) => Verification::Invalid {
+                error: "invalid_token",
+                reason: "invalid_engine_call",
+                description: format!("invalid verify call: {e}"),
+            },
+        };
+        to_json(&answer)
     }
 }
 

@@ -6,15 +6,21 @@
 //! subject's chain (impersonation) or the actor over that chain unchanged
 //! (delegation); a refusal never echoes the presented token.
 //!
+//! The subject token then goes to a resource server
+//! (`Engine::verify_access_token`): no panic, a valid answer only for this
+//! server's tokens meant for the resource server, with the token's `sub` and
+//! `act`, within the chain bound; a refusal never echoes the token.
+//!
 //! Input layout: one flags byte, then up to five 0x00-separated segments:
 //! subject payload, actor payload, client policy JSON, extra form pairs,
 //! subject header.
 #![no_main]
 
 use better_auth_token_exchange::answer::Verdict;
+use better_auth_token_exchange::verify::{Verification, VerifyCall};
 use better_auth_token_exchange::{DecideCall, Decision, Engine};
 use better_auth_token_exchange_fuzz::{
-    engine, external_key, form_pairs, own_key, sign_raw, CLIENT_SCOPES, GRANT, LINKED,
+    engine, external_key, form_pairs, own_key, sign_raw, CLIENT_SCOPES, GRANT, ISSUER, LINKED,
     MAX_LIFETIME, NOW,
 };
 use libfuzzer_sys::fuzz_target;
@@ -113,6 +119,7 @@ fuzz_target!(|data: &[u8]| {
         // A policy that is not even the right JSON shape for the call.
         Err(_) => return,
     };
+    verify_at_resource_server(flags, &subject_token, subject_payload);
     let decision = ENGINE.with(|engine| engine.decide(&call));
     if std::env::var_os("FUZZ_DEBUG").is_some() {
         match &decision {
@@ -178,3 +185,48 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+/// The subject token presented to a resource server of `LINKED[0]`; flag bit
+/// 6 requires an actor, bit 7 bounds the chain to one level.
+fn verify_at_resource_server(flags: u8, token: &str, payload: &[u8]) {
+    let max_chain_depth = (flags & 0b1000_0000 != 0).then_some(1u32);
+    let call = VerifyCall {
+        token: token.to_owned(),
+        now: NOW,
+        audiences: vec![LINKED[0].to_owned()],
+        require_actor: flags & 0b100_0000 != 0,
+        allowed_actors: None,
+        max_chain_depth,
+    };
+    match ENGINE.with(|engine| engine.verify_access_token(&call)) {
+        Verification::Valid(t) => {
+            let claims = claims(payload).expect("a valid token has JSON claims");
+            // Only this server's tokens, never a trusted issuer's.
+            assert_eq!(t.iss, ISSUER);
+            assert_eq!(
+                claims.get("sub").and_then(Value::as_str),
+                Some(t.sub.as_str())
+            );
+            assert!(t.aud.iter().any(|a| a == LINKED[0]));
+            assert_eq!(t.claims.get("act"), claims.get("act"));
+            assert_eq!(t.actor.as_ref(), t.chain.first());
+            if call.require_actor {
+                assert!(!t.chain.is_empty());
+            }
+            if let Some(max) = max_chain_depth {
+                assert!(t.chain.len() <= max as usize);
+            }
+        }
+        Verification::Invalid {
+            error, description, ..
+        } => {
+            assert_eq!(error, "invalid_token");
+            for part in token.split('.').filter(|p| p.len() >= 16) {
+                assert!(
+                    !description.contains(part),
+                    "a token part leaked into a description"
+                );
+            }
+        }
+    }
+}

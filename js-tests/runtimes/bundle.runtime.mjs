@@ -1,5 +1,6 @@
-// A bundler build: a small app (runtimes/main.mjs: the conformance cases and
-// a full better-auth exchange) importing the plugin from a fresh project
+// A bundler build: a small app (runtimes/main.mjs: the conformance cases, the
+// BFF and resource-server helpers, and a full better-auth exchange)
+// importing the plugin from a fresh project
 // that installed the packed tarball, bundled by esbuild for Node.js with its
 // defaults and no loader or copy step. The bundle is then run alone, from
 // an empty folder: the wasm must come with it (the package's `module`
@@ -39,6 +40,8 @@ test("esbuild: a bundled app finds the wasm and exchanges", { timeout: 300_000 }
     const inputs = Object.keys(metafile.inputs);
     assert.ok(inputs.some((f) => f.endsWith("better-auth-token-exchange/dist/index-inline.js")), "the bundler entry was not chosen");
     assert.ok(!inputs.some((f) => f.endsWith("better-auth-token-exchange/dist/engine.js")), "the file-reading entry reached the bundle");
+    assert.ok(inputs.some((f) => f.endsWith("better-auth-token-exchange/dist/resource-server-inline.js")), "the bundler entry of ./resource-server was not chosen");
+    assert.ok(inputs.some((f) => f.endsWith("better-auth-token-exchange/dist/bff.js")), "./bff is not in the bundle");
 
     const run = runResult(nodeWithSqlite(), ["--disable-warning=ExperimentalWarning", outfile], { cwd: away });
     await assertRuntimeResult(t, run, "esbuild bundle");

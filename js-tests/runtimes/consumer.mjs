@@ -117,7 +117,7 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
 
 /**
  * Asserts a runtime's `RESULT`: every shared conformance case ran and passed,
- * and the exchange scenario passed every step. Reports the counts through
+ * and the helpers and exchange scenarios passed every step. Reports the counts through
  * `t.diagnostic`. Returns the result.
  */
 export async function assertRuntimeResult(t, run, label) {
@@ -130,12 +130,15 @@ export async function assertRuntimeResult(t, run, label) {
     assert.deepEqual(result.conformance.failed, [], `${label}: conformance cases failed`);
     assert.equal(result.conformance.total, expected, `${label}: not every shared case ran`);
   }
+  assert.ok(result.helpers?.ok, `${label}: helpers scenario failed: ${result.helpers?.error}`);
   assert.ok(result.exchange?.ok, `${label}: exchange scenario failed: ${result.exchange?.error}`);
   assert.equal(run.status, 0, `${label}: exit ${run.status}\n${run.stderr}`);
   t.diagnostic(
     `${label} (${result.runtime}): conformance ${result.conformance?.passed}/${result.conformance?.total} passed; ` +
+      `helpers ${result.helpers.steps.length} steps passed; ` +
       `exchange ${result.exchange.steps.length} steps passed on ${result.database}` +
-      (result.entry ? `; entry ${result.entry.replace(/^.*node_modules\//, "")}` : ""),
+      (result.entry ? `; entry ${result.entry.replace(/^.*node_modules\//, "")}` : "") +
+      (result.resourceServerEntry ? `, ${result.resourceServerEntry.replace(/^.*node_modules\//, "")}` : ""),
   );
   return result;
 }

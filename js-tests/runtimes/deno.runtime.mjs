@@ -19,4 +19,5 @@ test("Deno runs the conformance cases and a full exchange from the packed tarbal
   });
   const result = await assertRuntimeResult(t, run, "Deno");
   assert.match(result.entry, /better-auth-token-exchange\/dist\/index-inline\.js$/);
+  assert.match(result.resourceServerEntry, /better-auth-token-exchange\/dist\/resource-server-inline\.js$/);
 });

@@ -7,8 +7,10 @@
 // Steps: tables migrated, users signed up, a BFF client registered by an
 // admin with token exchange opted in, authorization_code + PKCE for a user
 // and an agent, impersonation (JWT for the user, no act), delegation (act
-// names the agent), and refusals (a tampered subject token, a wrong client
-// secret), each with its audit record.
+// names the agent), the same through the package's helpers (the BFF's
+// exchangeToken, the API's verifyExchangedToken with the JWKS endpoint),
+// and refusals (a tampered subject token, a wrong client secret), each with
+// its audit record.
 
 import assert from "node:assert/strict";
 import { oauthProvider } from "@better-auth/oauth-provider";
@@ -16,6 +18,8 @@ import { betterAuth } from "better-auth";
 import { getMigrations } from "better-auth/db/migration";
 import { jwt } from "better-auth/plugins";
 import { TOKEN_EXCHANGE_GRANT_TYPE, tokenExchange } from "better-auth-token-exchange";
+import { exchangeToken } from "better-auth-token-exchange/bff";
+import { verifyExchangedToken } from "better-auth-token-exchange/resource-server";
 import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
 
 const ORIGIN = "http://localhost:8787";
@@ -201,6 +205,37 @@ export async function runExchangeScenario({ database }) {
     assert.deepEqual(payload.act, { sub: agent.id, client_id: bff.client_id });
     const row = await lastRecord();
     assert.deepEqual([row.decision, row.delegation, row.actor], ["granted", true, agent.id]);
+  });
+
+  await step("helpers: the BFF's exchangeToken, then the API's verifyExchangedToken with the JWKS endpoint", async () => {
+    // The server's own handler stands in for the network.
+    const handlerFetch = (url, init) => auth.handler(new Request(url, init));
+    const result = await exchangeToken({
+      tokenEndpoint: `${BASE}/oauth2/token`,
+      clientAuth: { method: "client_secret_basic", clientId: bff.client_id, clientSecret: bff.client_secret },
+      subjectToken: aliceToken,
+      subjectTokenType: "access_token",
+      actorToken: agentToken,
+      resource: BILLING,
+      fetch: handlerFetch,
+    });
+    assert.equal(result.ok, true, JSON.stringify(result.error));
+    const options = { issuer: BASE, audience: BILLING, jwksUri: `${BASE}/jwks`, fetch: handlerFetch, requireActor: true };
+    const verified = await verifyExchangedToken(result.token.access_token, options);
+    assert.equal(verified.ok, true, verified.description);
+    assert.equal(verified.sub, alice.id);
+    assert.deepEqual(verified.actor, { sub: agent.id, clientId: bff.client_id });
+    const elsewhere = await verifyExchangedToken(result.token.access_token, { ...options, audience: ORDERS });
+    assert.deepEqual([elsewhere.ok, elsewhere.reason], [false, "audience_mismatch"]);
+    const refused = await exchangeToken({
+      tokenEndpoint: `${BASE}/oauth2/token`,
+      clientAuth: { method: "client_secret_post", clientId: bff.client_id, clientSecret: "not-the-secret" },
+      subjectToken: aliceToken,
+      subjectTokenType: "access_token",
+      resource: BILLING,
+      fetch: handlerFetch,
+    });
+    assert.deepEqual([refused.ok, refused.error?.error, refused.error?.status], [false, "invalid_client", 401]);
   });
 
   await step("refusal: a tampered subject token is 400 invalid_request", async () => {

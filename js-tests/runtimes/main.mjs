@@ -1,9 +1,11 @@
 // Entry for Deno, Bun and the bundled app (and Node.js 22+): the shared
-// conformance cases, then one full better-auth exchange on an in-memory
-// SQLite database of the runtime's own (bun:sqlite on Bun, node:sqlite
-// elsewhere). Prints one line `RESULT <json>`; exits 1 on any failure.
+// conformance cases, the BFF and resource-server helpers, then one full
+// better-auth exchange on an in-memory SQLite database of the runtime's own
+// (bun:sqlite on Bun, node:sqlite elsewhere). Prints one line
+// `RESULT <json>`; exits 1 on any failure.
 
 import { runExchangeScenario } from "./exchange-scenario.mjs";
+import { runHelpersScenario } from "./helpers-scenario.mjs";
 import { runConformance } from "./run-conformance.mjs";
 
 // Specifiers in variables: a bundler must leave these to the runtime.
@@ -29,11 +31,17 @@ const result = { runtime };
 try {
   // Which of the package's entries this runtime's resolver chose (its `exports` conditions).
   result.entry = import.meta.resolve("better-auth-token-exchange");
+  result.resourceServerEntry = import.meta.resolve("better-auth-token-exchange/resource-server");
 } catch {
   // not in a bundle: nothing is resolved at run time there
 }
 try {
   result.conformance = await runConformance();
+  try {
+    result.helpers = { ok: true, steps: await runHelpersScenario() };
+  } catch (error) {
+    result.helpers = { ok: false, error: String(error?.stack ?? error) };
+  }
   const { name, database } = await openDatabase();
   result.database = name;
   result.exchange = { ok: true, steps: await runExchangeScenario({ database }) };
@@ -41,5 +49,5 @@ try {
   result.exchange = { ok: false, error: String(error?.stack ?? error) };
 }
 console.log(`RESULT ${JSON.stringify(result)}`);
-const ok = result.conformance?.failed.length === 0 && result.exchange.ok;
+const ok = result.conformance?.failed.length === 0 && result.helpers?.ok && result.exchange.ok;
 if (!ok) process.exitCode = 1;

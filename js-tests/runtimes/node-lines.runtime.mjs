@@ -40,6 +40,7 @@ for (const [line, version] of Object.entries(nodeLines())) {
       const run = runResult(node, ["--disable-warning=ExperimentalWarning", "runtimes/main.mjs"], { cwd: consumer() });
       const result = await assertRuntimeResult(st, run, `Node.js ${version}`);
       assert.match(result.entry, /better-auth-token-exchange\/dist\/index\.js$/);
+      assert.match(result.resourceServerEntry, /better-auth-token-exchange\/dist\/resource-server\.js$/);
     });
   });
 }

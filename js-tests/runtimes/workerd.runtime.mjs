@@ -1,7 +1,8 @@
 // Cloudflare Workers (workerd, through Miniflare): a Worker running
 // better-auth + jwt + oauth-provider + the plugin with the `nodejs_compat`
 // flag, on a real local D1 database, performs a full exchange; the same
-// Worker runs the shared conformance cases. The Worker is bundled from a
+// Worker runs the shared conformance cases and the BFF and resource-server
+// helpers. The Worker is bundled from a
 // fresh project that installed the packed tarball, the way wrangler bundles
 // it: esbuild with workerd's conditions, `.wasm` imports kept as modules of
 // their own (wrangler's `CompiledWasm` rule), here listed to Miniflare.
@@ -64,6 +65,7 @@ test("workerd: the conformance cases and a full exchange on D1, from the packed 
   const inputs = Object.keys(built.result.metafile.inputs);
   assert.ok(inputs.some((f) => f.endsWith("better-auth-token-exchange/dist/index-workerd.js")), "the workerd entry was not chosen");
   assert.ok(!inputs.some((f) => f.endsWith("engine_inline.js")), "the inline wasm must not reach a Worker");
+  assert.ok(inputs.some((f) => f.endsWith("better-auth-token-exchange/dist/resource-server-workerd.js")), "the workerd entry of ./resource-server was not chosen");
   assert.deepEqual(built.wasm, ["engine_bg.wasm"]);
 
   const mf = new Miniflare({
@@ -82,13 +84,17 @@ test("workerd: the conformance cases and a full exchange on D1, from the packed 
     const { suites } = await import("../conformance-cases.mjs");
     assert.equal(conformance.total, suites.reduce((n, s) => n + s.cases.length, 0));
 
+    const helpers = await (await mf.dispatchFetch("http://localhost/helpers")).json();
+    assert.ok(helpers.ok, helpers.error);
+
     const response = await mf.dispatchFetch("http://localhost/exchange");
     const exchange = await response.json();
     assert.ok(exchange.ok, exchange.error);
     assert.equal(response.status, 200);
     t.diagnostic(
       `workerd (miniflare ${JSON.parse(readFileSync(new URL(import.meta.resolve("miniflare/package.json")), "utf8")).version}, ` +
-        `nodejs_compat, D1): conformance ${conformance.passed}/${conformance.total} passed; exchange ${exchange.steps.length} steps passed`,
+        `nodejs_compat, D1): conformance ${conformance.passed}/${conformance.total} passed; helpers ${helpers.steps.length} steps ` +
+        `passed; exchange ${exchange.steps.length} steps passed`,
     );
   } finally {
     await mf.dispose();

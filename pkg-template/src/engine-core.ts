@@ -20,6 +20,8 @@ import type {
   Inspection,
   Jwks,
   KeysAnswer,
+  Verification,
+  VerifyCall,
 } from "./engine-types.js";
 
 /**
@@ -122,6 +124,15 @@ export abstract class EngineBase {
     // What JSON cannot carry (a BigInt, a cycle) reaches the engine as
     // `null`, which it answers as an invalid call.
     return JSON.parse(this.#inner.decide(jsonText(call) ?? "null")) as Decision;
+  }
+
+  /**
+   * Verifies an access token of this engine's issuer for a resource server:
+   * the exchange's own token validation, then the audience and actor checks
+   * of `call`. Refusals are answered as data, never thrown.
+   */
+  verifyAccessToken(call: VerifyCall): Verification {
+    return JSON.parse(this.#inner.verifyAccessToken(jsonText(call) ?? "null")) as Verification;
   }
 
   /** Releases the wasm memory held by this engine now rather than at garbage collection. */

@@ -272,3 +272,61 @@ export type KeysAnswer =
 
 /** A JSON Web Key Set (RFC 7517 §5), or a single JWK. */
 export type Jwks = { keys: Array<Record<string, unknown>> } | Record<string, unknown>;
+
+/**
+ * One access-token verification for a resource server (`verifyAccessToken`).
+ * The engine's `issuer` is the expected issuer; its keys are set with
+ * `setIssuerKeys`.
+ */
+export interface VerifyCall {
+  /** The compact JWS. Opaque tokens cannot be verified locally (`opaque_token`). */
+  token: string;
+  /** Seconds since the epoch. The engine never reads a clock. */
+  now: number;
+  /** Audiences meaning "this resource server": `aud` must hold one of them. */
+  audiences: string[];
+  /** Refuse tokens without `act` (impersonation tokens). Default false. */
+  requireActor?: boolean;
+  /**
+   * When given, the outermost actor (TX-44) must match one entry: every
+   * member of the entry equal to the actor's (`iss` defaults to the token's
+   * issuer). Tokens without an actor are not affected: add `requireActor`.
+   */
+  allowedActors?: Array<Record<string, unknown>>;
+  /** Most `act` levels accepted (0: impersonation tokens only). */
+  maxChainDepth?: number;
+}
+
+/** An actor of the `act` chain. */
+export interface ActorRecord {
+  sub: string;
+  iss?: string;
+  clientId?: string;
+}
+
+/** The answer to `verifyAccessToken`. */
+export type Verification =
+  | {
+      type: "valid";
+      sub: string;
+      iss: string;
+      aud: string[];
+      /** Seconds since the epoch. */
+      exp: number;
+      scopes: string[];
+      /** The `client_id` claim: the client the token was issued to. */
+      clientId?: string;
+      /** The current actor: the outermost `act` (TX-44). */
+      actor?: ActorRecord;
+      /** Every actor, outermost (newest) first. */
+      chain: ActorRecord[];
+      /** Every claim of the token. */
+      claims: Record<string, unknown>;
+    }
+  | {
+      type: "invalid";
+      /** RFC 6750 §3.1. */
+      error: "invalid_token";
+      reason: ReasonCode;
+      description: string;
+    };

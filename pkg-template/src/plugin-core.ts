@@ -51,7 +51,9 @@ import {
   toRecord,
 } from "./plugin-audit.js";
 import { authenticate, authenticatedClient, claimedClientId, isApiError, usedBasic } from "./plugin-client.js";
-import { BodyTooLarge, describe, fetchJwks, KeyResolver, readLimited } from "./plugin-keys.js";
+import { BodyTooLarge, describe, readLimited } from "./http.js";
+import { fetchJwks } from "./keys.js";
+import { KeyResolver } from "./plugin-keys.js";
 import {
   accessTokenFacts,
   accessTokenGrant,
