@@ -10,13 +10,26 @@
 // escalation refusal and revocation following the two-hop chain (a revoked
 // token, then the user signing out), and prints the plugin's audit table.
 //
+// The exchanges go through the package's BFF helper (`exchangeToken`), and
+// each API verifies what it receives with the resource-server helper
+// (`verifyExchangedToken`), as the README's example does.
+//
 // Every step checks its outcome (HTTP status, error code, `sub`, `act`, audit
 // reason); the first one that is not as expected stops the demo with exit
 // code 1. The server is stopped and its directory removed in every case.
 
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
 import { isDeepStrictEqual } from "node:util";
-import { createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
+import { decodeJwt, decodeProtectedHeader } from "jose";
 import { GRANT, startServer, TT } from "../js-tests/helpers/server.mjs";
+
+// The package's BFF and resource-server helpers, from the built package the
+// tests install (as a user's project would import them).
+const fromPackage = (entry) =>
+  import(pathToFileURL(createRequire(new URL("../js-tests/helpers/", import.meta.url)).resolve(entry)).href);
+const { exchangeToken } = await fromPackage("better-auth-token-exchange/bff");
+const { createExchangedTokenVerifier } = await fromPackage("better-auth-token-exchange/resource-server");
 
 const API_A = "https://api-a.example/";
 const API_B = "https://api-b.example/";
@@ -259,30 +272,57 @@ async function main() {
     ["expires_in", `${login.expires_in} s`],
   ]);
 
-  const jwks = createRemoteJWKSet(new URL(`${s.base}/jwks`));
+  // What the BFF and the agent runtime know of the server: its discovery document.
+  const discovery = await (await fetch(`${s.base}/.well-known/openid-configuration`)).json();
 
-  /** Sends one exchange, prints request and response, returns both. */
+  /**
+   * Sends one exchange with the package's BFF helper (`exchangeToken`, RFC
+   * 8693 §2.1), prints request and response, and answers `{ status, body }`.
+   */
   async function exchange(client, pairs) {
     out();
-    out(`  request   POST ${new URL(`${s.base}/oauth2/token`).pathname}   as ${label(client.client_id)} (HTTP Basic)`);
+    out(`  request   exchangeToken → POST ${new URL(discovery.token_endpoint).pathname}   as ${label(client.client_id)} (HTTP Basic)`);
     table([["grant_type", shortUri(GRANT)], ...pairs.map(([k, v]) => [k, TOKEN_FIELDS.has(k) ? abbrev(v) : shortUri(v)])], 12);
-    const r = await s.exchange(client, pairs);
+    const all = (name) => pairs.filter(([k]) => k === name).map(([, v]) => v);
+    const one = (name) => all(name)[0];
+    const result = await exchangeToken({
+      tokenEndpoint: discovery.token_endpoint,
+      clientAuth: { method: "client_secret_basic", clientId: client.client_id, clientSecret: client.client_secret },
+      subjectToken: one("subject_token"),
+      subjectTokenType: one("subject_token_type"),
+      ...(one("actor_token") ? { actorToken: one("actor_token"), actorTokenType: one("actor_token_type") } : {}),
+      ...(all("resource").length ? { resource: all("resource") } : {}),
+      ...(one("scope") ? { scope: one("scope") } : {}),
+    });
+    const r = result.ok ? { status: 200, body: result.token } : { status: result.error.status, body: result.error };
     out(`  response  HTTP ${r.status}`);
-    const body = typeof r.body === "object" && r.body ? r.body : { body: String(r.body) };
-    table(Object.entries(body).map(([k, v]) => [k, TOKEN_FIELDS.has(k) ? abbrev(v) : typeof v === "string" ? shortUri(v) : JSON.stringify(v)]), 12);
+    const shown = result.ok ? r.body : { error: r.body.error, error_description: r.body.error_description };
+    table(Object.entries(shown).map(([k, v]) => [k, TOKEN_FIELDS.has(k) ? abbrev(v) : typeof v === "string" ? shortUri(v) : JSON.stringify(v)]), 12);
     return r;
   }
 
-  /** Verifies the issued JWT with the server's JWKS and prints its key claims. */
-  async function issued(token, expectedAudience) {
-    const { payload, protectedHeader } = await jwtVerify(token, jwks, {
-      issuer: s.issuer,
-      audience: expectedAudience,
-      typ: "at+jwt",
-    });
-    out(`  issued token  (${protectedHeader.alg}, typ ${protectedHeader.typ}; signature verified with ${s.base}/jwks)`);
-    table(claimRows(payload, Math.floor(Date.now() / 1000)), 12);
-    return payload;
+  // Each API verifies what it receives with the package's resource-server
+  // helper: signature with the server's published keys, iss, aud, typ at+jwt,
+  // expiry, and the act chain, through the same engine as the exchange.
+  const verifiers = new Map();
+  const verifierFor = (api, extra = {}) => {
+    const key = `${api} ${JSON.stringify(extra)}`;
+    if (!verifiers.has(key)) {
+      verifiers.set(key, createExchangedTokenVerifier({ issuer: discovery.issuer, audience: api, jwksUri: discovery.jwks_uri, ...extra }));
+    }
+    return verifiers.get(key);
+  };
+
+  /** The API `api` verifies the issued token (verifyExchangedToken) and prints what it learns. */
+  async function issued(token, api) {
+    const v = await verifierFor(api).verify(token);
+    if (!v.ok) throw new DemoFailure(`${label(api)} refused the issued token: ${v.reason} (${v.description})`);
+    const { alg, typ } = decodeProtectedHeader(token);
+    out(`  ${label(api)} verifies it (verifyExchangedToken: ${alg}, typ ${typ}, keys from ${discovery.jwks_uri})`);
+    table(claimRows(v.claims, Math.floor(Date.now() / 1000)), 12);
+    const chain = v.chain.map((a) => label(a.sub)).join(" < ");
+    table([["actor (current)", v.actor ? withLabel(v.actor.sub) : "- (none: impersonation)"], ["chain", chain || "-"]], 12);
+    return v.claims;
   }
 
   const subject = (token) => [["subject_token", token], ["subject_token_type", TT.access]];
@@ -382,6 +422,25 @@ async function main() {
   });
   const row3 = await lastAudit();
   check("step 3", "audit: actor tool agent, prior actors [planner agent]", [label(row3.actor), row3.priorActors.map((a) => label(a.sub))], ["tool agent", ["planner agent"]]);
+  subheading("API B's own rules, in its verifier (verifyExchangedToken options)");
+  prose(
+    "A resource server can narrow who may act on it. Only the outermost act is the current actor (TX-44): " +
+      "a verifier allowing only the planner refuses step 3's token, whose current actor is the tool agent; " +
+      "one allowing one level of act refuses the two-level chain; one requiring an actor refuses step 1b's " +
+      "impersonation token.",
+  );
+  const onlyPlanner = await verifierFor(API_B, { requireActor: true, allowedActors: [planner.user.id] }).verify(r3.body.access_token);
+  const oneLevel = await verifierFor(API_B, { maxChainDepth: 1 }).verify(r3.body.access_token);
+  const needsActor = await verifierFor(API_B, { requireActor: true }).verify(r1Tokens["1b"]);
+  table([
+    ["allowedActors [planner], step 3", onlyPlanner.ok ? "accepted" : `refused: ${onlyPlanner.error}, ${onlyPlanner.reason}`],
+    ["maxChainDepth 1, step 3", oneLevel.ok ? "accepted" : `refused: ${oneLevel.error}, ${oneLevel.reason}`],
+    ["requireActor, step 1b", needsActor.ok ? "accepted" : `refused: ${needsActor.error}, ${needsActor.reason}`],
+  ]);
+  checks();
+  check("step 3", "allowedActors [planner agent]: refused, actor_not_allowed", [onlyPlanner.ok, onlyPlanner.reason], [false, "actor_not_allowed"]);
+  check("step 3", "maxChainDepth 1: refused, act_chain_too_deep", [oneLevel.ok, oneLevel.reason], [false, "act_chain_too_deep"]);
+  check("step 3", "requireActor on an impersonation token: refused, actor_required", [needsActor.ok, needsActor.reason], [false, "actor_required"]);
 
   // ---- step 4
   heading("Step 4  may_act refusal: Alice's token names the planner, the tool agent tries");
@@ -452,6 +511,13 @@ async function main() {
   checks();
   check("step 6a", "HTTP 200", revoked.status, 200);
   check("step 6a", "steps 2 and 3 inactive (two hops), steps 1a and 1b still active", after6a, ["active", "active", "inactive", "inactive"]);
+  const local = await verifierFor(API_B).verify(r3.body.access_token);
+  prose(
+    "Introspection sees the revocation at once. A resource server that only verifies the JWT locally " +
+      "(verifyExchangedToken) cannot: it accepts the token until it expires, so an API that must honour " +
+      "revocation at once introspects (RFC 7662), or keeps its tokens short-lived.",
+  );
+  check("step 6a", "local verification of step 3's token still succeeds (until exp)", local.ok, true);
   subheading("6b  Alice signs out");
   const signOut = await fetch(`${s.base}/sign-out`, {
     method: "POST",
