@@ -12,22 +12,41 @@ import { getOAuthProviderApi } from "@better-auth/oauth-provider";
 import { startServer, storedHash, subject, TT } from "./helpers/server.mjs";
 
 const SCOPE = "profile orders:read offline_access";
+/** A resource server's URI: authorization for it gives a JWT access token. */
+const RS = "https://orders.api.example/";
 
 for (const kind of ["jwt", "opaque"]) {
   describe(`revocation follows the chain (${kind} access tokens)`, () => {
     let s, BFF, OTHER, R;
     let users = 0;
 
+    // A session to end from inside the next exchange (getClientPolicy runs
+    // after the client authenticated, before the decision).
+    let ending;
     before(async () => {
-      s = await startServer({ useJwt: kind === "jwt" });
+      s = await startServer({
+        useJwt: kind === "jwt",
+        exchange: {
+          getClientPolicy: async (client, ctx) => {
+            if (ending) {
+              const token = ending.match(/better-auth\.session_token=([^.;]+)/)?.[1];
+              ending = undefined;
+              await ctx.context.internalAdapter.deleteSession(decodeURIComponent(token));
+            }
+            const metadata = typeof client.metadata === "string" ? JSON.parse(client.metadata) : (client.metadata ?? {});
+            return { allowedTokenExchange: metadata.allowedTokenExchange === true, policy: metadata.tokenExchange };
+          },
+        },
+      });
       await s.createResource("billing");
       await s.createResource("reports");
+      await s.createResource(RS);
       BFF = await s.createClient("BFF");
       OTHER = await s.createClient("Other");
       R = await s.createClient("R", {
         metadata: { allowedTokenExchange: true, tokenExchange: { refreshTokens: true } },
       });
-      for (const c of [BFF, OTHER, R]) await s.link(c, ["billing", "reports"]);
+      for (const c of [BFF, OTHER, R]) await s.link(c, ["billing", "reports", RS]);
     });
 
     after(async () => {
@@ -210,6 +229,40 @@ for (const kind of ["jwt", "opaque"]) {
         where: [{ field: "token", value: storedHash(refreshed.body.refresh_token) }],
       });
       assert.ok(next.expiresAt.getTime() <= subjectExp * 1000, "the rotated refresh token stays capped");
+    });
+
+    if (kind === "jwt") {
+      test("a session that ends while its exchange runs: refused, one record, no exchange session left", async () => {
+        const who = await s.signUp(`user${++users}-${kind}@example.com`);
+        const t0 = (await s.authorize(who, BFF, { scope: SCOPE, resource: RS })).access_token;
+        assert.equal(t0.split(".").length, 3, "a JWT subject, naming its session in sid");
+        // The sign-out lands after the request started, before issuance.
+        ending = who.cookie;
+        const before = await s.countRows("session");
+        const r = await s.exchange(BFF, [...subject(t0), ["audience", "billing"]]);
+        assert.deepEqual([r.status, r.body.error], [400, "invalid_request"], JSON.stringify(r.body));
+        const rows = (await s.allRecords()).slice(-1);
+        assert.deepEqual([rows[0].decision, rows[0].reason], ["refused", "session_ended"]);
+        assert.equal(await s.countRows("session"), before - 1, "the login session ended; no exchange session remains");
+      });
+    }
+
+    test("a sign-out racing exchanges of its tokens: no token issued from the session survives it", async () => {
+      const who = await s.signUp(`user${++users}-${kind}@example.com`);
+      const t0 = (await s.authorize(who, BFF, { scope: SCOPE, resource: RS })).access_token;
+      const exchanges = Array.from({ length: 40 }, (_, i) =>
+        s.exchange(BFF, [...subject(t0), ["audience", i % 2 ? "billing" : "reports"]]),
+      );
+      const out = fetch(`${s.base}/sign-out`, {
+        method: "POST",
+        headers: { cookie: who.cookie, origin: s.origin, "content-type": "application/json" },
+        body: "{}",
+      });
+      const answers = await Promise.all(exchanges);
+      assert.equal((await out).status, 200);
+      for (const r of answers) assert.ok(r.status === 200 || r.body.error === "invalid_request", JSON.stringify(r.body));
+      const issued = answers.filter((r) => r.status === 200);
+      for (const r of issued) assert.equal(await active(r.body.access_token), false, "an exchanged token outlived the sign-out");
     });
 
     if (kind === "opaque") {

@@ -442,18 +442,16 @@ class Exchange {
     }
 
     // The subject's session must be live: an opaque subject's lookup checked
-    // it, an own JWT only names it in `sid`.
-    let parentEnds = Number.POSITIVE_INFINITY;
-    if (decision.sessionId) {
-      const parent = await liveSession(tctx, decision.sessionId);
-      if (!parent) {
-        return this.#refuse(ctx, refuse(decision.audit, "invalid_request", "session_ended"), {
-          error: "invalid_request",
-          status: 400,
-          description: "the subject token's session has ended",
-        });
-      }
-      parentEnds = new Date(parent.expiresAt ?? 0).getTime();
+    // it, an own JWT only names it in `sid`. With lineage it is checked after
+    // the record is written (below), so that a sign-out racing this exchange
+    // either is seen here or finds the record.
+    const SESSION_ENDED = "the subject token's session has ended";
+    if (!this.#audit.usesTable && decision.sessionId && !(await liveSession(tctx, decision.sessionId))) {
+      return this.#refuse(ctx, refuse(decision.audit, "invalid_request", "session_ended"), {
+        error: "invalid_request",
+        status: 400,
+        description: SESSION_ENDED,
+      });
     }
 
     // No ID token from an exchange; a refresh token only when policy allows (TX-50, TX-55).
@@ -469,8 +467,9 @@ class Exchange {
     const chainEnds = (decision.chainExpiresAt ?? decision.expiresAt) * 1000;
     let lineage: Lineage | undefined;
     if (this.#audit.usesTable) {
-      const lasts = refreshes ? Math.min(chainEnds, (started + (opts.refreshTokenExpiresIn ?? 2_592_000)) * 1000) : (started + lifetime) * 1000;
-      const expiresAt = new Date(Math.min(parentEnds, lasts));
+      const expiresAt = new Date(
+        refreshes ? Math.min(chainEnds, (started + (opts.refreshTokenExpiresIn ?? 2_592_000)) * 1000) : (started + lifetime) * 1000,
+      );
       let sessionId: string;
       try {
         ({ id: sessionId } = await openExchangeSession(tctx, { userId: user.id, expiresAt, clientId: client.clientId }));
@@ -500,6 +499,23 @@ class Exchange {
     } catch (error) {
       await this.#discardSession(ctx, lineage?.sessionId ?? undefined);
       throw error;
+    }
+    if (lineage?.sessionId && decision.sessionId) {
+      const parent = await liveSession(tctx, decision.sessionId);
+      if (!parent) {
+        await this.#discardSession(ctx, lineage.sessionId);
+        await this.#amend(ctx, record, "invalid_request", "session_ended");
+        throw oauthError(400, "invalid_request", SESSION_ENDED);
+      }
+      // Never past the subject's session (rarely sooner than the tokens end).
+      const parentEnds = new Date(parent.expiresAt ?? 0);
+      if (parentEnds.getTime() < (refreshes ? chainEnds : (started + lifetime) * 1000)) {
+        await (ctx.context.adapter as { update(input: unknown): Promise<unknown> }).update({
+          model: "session",
+          where: [{ field: "id", value: lineage.sessionId }],
+          update: { expiresAt: parentEnds },
+        });
+      }
     }
 
     // TX-53: opaque tokens store no claims; the claims contributor re-derives
@@ -532,23 +548,15 @@ class Exchange {
         await this.#capRefreshToken(ctx, opts, refreshToken, chainEnds);
       }
     } catch (error) {
-      // One attempt, one record: the granted record becomes the refusal.
-      const code = isApiError(error) && typeof error.body?.error === "string" ? error.body.error : "server_error";
-      const amended: ExchangeRecord = {
-        ...record,
-        decision: "refused",
-        error: code,
-        reason: "issuance_failed",
-        grantedScope: null,
-        act: null,
-        expiresAt: null,
-      };
-      await this.#discardSession(ctx, lineage?.sessionId ?? undefined);
-      try {
-        await this.#audit.amend(amended, ctx as unknown as TokenExchangeContext);
-      } catch (amendError) {
-        ctx.context.logger.error(`[token-exchange] the audit record could not be amended: ${describe(amendError)}`);
+      // A sign-out racing this exchange may have ended the exchange session
+      // already (an opaque token then fails its insert): the session ended.
+      if (lineage?.sessionId && !(await liveSession(tctx, lineage.sessionId).catch(() => null))) {
+        await this.#amend(ctx, record, "invalid_request", "session_ended");
+        throw oauthError(400, "invalid_request", SESSION_ENDED);
       }
+      const code = isApiError(error) && typeof error.body?.error === "string" ? error.body.error : "server_error";
+      await this.#discardSession(ctx, lineage?.sessionId ?? undefined);
+      await this.#amend(ctx, record, code, "issuance_failed");
       throw error;
     }
     const body: Record<string, unknown> = { ...(response as unknown as Record<string, unknown>) };
@@ -711,6 +719,24 @@ class Exchange {
       });
     } catch (error) {
       ctx.context.logger.error(`[token-exchange] a refreshed token's lifetime could not be capped: ${describe(error)}`);
+    }
+  }
+
+  /** One attempt, one record: a granted record becomes the refusal. */
+  async #amend(ctx: Ctx, record: ExchangeRecord, error: string, reason: string): Promise<void> {
+    const amended: ExchangeRecord = {
+      ...record,
+      decision: "refused",
+      error,
+      reason,
+      grantedScope: null,
+      act: null,
+      expiresAt: null,
+    };
+    try {
+      await this.#audit.amend(amended, ctx as unknown as TokenExchangeContext);
+    } catch (amendError) {
+      ctx.context.logger.error(`[token-exchange] the audit record could not be amended: ${describe(amendError)}`);
     }
   }
 
