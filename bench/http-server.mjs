@@ -3,9 +3,21 @@
 // token-exchange plugin (js-tests/helpers/server.mjs, SQLite), one client
 // allowed both grants, one user and a JWT access token of theirs. Prints one
 // JSON line with the endpoint, headers and the two grants' request bodies,
-// then serves until its standard input closes.
+// then serves until its standard input closes (answering "cpu" lines with
+// its CPU time).
 
 import assert from "node:assert/strict";
+import { createInterface } from "node:readline";
+import Database from "better-sqlite3";
+
+// Counts the SQL statements the server prepares: Kysely prepares each query
+// it runs, so this is the number of statements executed.
+let statements = 0;
+const prepare = Database.prototype.prepare;
+Database.prototype.prepare = function countedPrepare(sql) {
+  statements++;
+  return prepare.call(this, sql);
+};
 
 const RESOURCE = "https://orders.api.example/";
 const TARGET = "https://billing.api.example/";
@@ -57,8 +69,17 @@ for (const [name, body] of Object.entries(bodies)) {
 }
 
 process.stdout.write(JSON.stringify({ url, headers, bodies }) + "\n");
-process.stdin.resume();
-process.stdin.on("end", async () => {
+// A line "cpu" on standard input answers this process's CPU time so far
+// (user + system, microseconds) and the SQL statements run so far, so the
+// benchmark can report both per request.
+const input = createInterface({ input: process.stdin });
+input.on("line", (line) => {
+  if (line.trim() === "cpu") {
+    const { user, system } = process.cpuUsage();
+    process.stdout.write(JSON.stringify({ cpuUs: user + system, statements }) + "\n");
+  }
+});
+input.on("close", async () => {
   await s.stop();
   process.exit(0);
 });

@@ -3,7 +3,8 @@
 // authenticates a client and signs a JWT), with autocannon as the load
 // generator. One better-auth server (SQLite, bench/http-server.mjs, in a
 // process of its own) serves both; the two grants take turns, several rounds
-// each, and the table reports medians.
+// each, and the table reports medians, with the server process's CPU time
+// and the SQL statements it ran per request.
 
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -23,6 +24,12 @@ async function startServerProcess(journal, nodeArgs = []) {
   });
   return {
     fixtures: JSON.parse(first),
+    /** The server process's CPU time (user + system, microseconds) and SQL statements so far. */
+    async usage() {
+      const answer = new Promise((resolve) => lines.once("line", resolve));
+      child.stdin.write("cpu\n");
+      return JSON.parse(await answer);
+    },
     async stop() {
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.stdin.end();
@@ -49,12 +56,19 @@ export async function run({ rounds = 3, seconds = 5, connections = 8, journal = 
   const server = await startServerProcess(journal, nodeArgs);
   try {
     const { url, headers, bodies } = server.fixtures;
-    const samples = Object.fromEntries(Object.keys(bodies).map((k) => [k, { rps: [], p50: [], p99: [], errors: 0 }]));
+    const samples = Object.fromEntries(
+      Object.keys(bodies).map((k) => [k, { rps: [], p50: [], p99: [], cpuMs: [], statements: [], errors: 0 }]),
+    );
     for (const body of Object.values(bodies)) await fire(url, headers, body, { connections, seconds: 1 }); // warm-up
     for (let r = 0; r < rounds; r++) {
       for (const [name, body] of Object.entries(bodies)) {
+        const before = await server.usage();
         const result = await fire(url, headers, body, { connections, seconds });
+        const used = await server.usage();
         const m = samples[name];
+        const requests = Math.max(1, result.requests.total);
+        m.cpuMs.push((used.cpuUs - before.cpuUs) / 1000 / requests);
+        m.statements.push((used.statements - before.statements) / requests);
         m.rps.push(result.requests.average);
         m.p50.push(result.latency.p50);
         m.p99.push(result.latency.p99);
@@ -63,7 +77,7 @@ export async function run({ rounds = 3, seconds = 5, connections = 8, journal = 
     }
     const summary = {};
     for (const [name, m] of Object.entries(samples)) {
-      summary[name] = { rps: median(m.rps), p50: median(m.p50), p99: median(m.p99), errors: m.errors };
+      summary[name] = { rps: median(m.rps), p50: median(m.p50), p99: median(m.p99), cpuMs: median(m.cpuMs), statements: median(m.statements), errors: m.errors };
     }
     return { journal, connections, seconds, rounds, ...summary };
   } finally {
@@ -72,11 +86,19 @@ export async function run({ rounds = 3, seconds = 5, connections = 8, journal = 
 }
 
 export function render(r) {
-  const row = (name, m) => [name, fmt.int(m.rps), fmt.ms(m.p50), fmt.ms(m.p99), String(m.errors)];
+  const row = (name, m) => [
+    name,
+    fmt.int(m.rps),
+    fmt.ms(m.p50),
+    fmt.ms(m.p99),
+    m.cpuMs.toFixed(2),
+    m.statements.toFixed(1),
+    String(m.errors),
+  ];
   return (
     table(
       `2. HTTP: POST /oauth2/token on loopback, SQLite (${r.journal === "wal" ? "WAL" : "rollback journal"}), ${r.connections} connections, ${r.rounds} x ${r.seconds} s each, medians`,
-      ["grant", "req/s", "p50 ms", "p99 ms", "non-2xx"],
+      ["grant", "req/s", "p50 ms", "p99 ms", "server CPU ms/req", "SQL/req", "non-2xx"],
       [row("token-exchange", r.token_exchange), row("client_credentials", r.client_credentials)],
     ) + `\nratio token-exchange / client_credentials (req/s): ${fmt.ratio(r.token_exchange.rps / r.client_credentials.rps)}`
   );
