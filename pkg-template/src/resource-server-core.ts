@@ -12,7 +12,7 @@
  */
 
 import type { EngineBase } from "./engine-core.js";
-import type { ActorRecord, EngineSettings, Jwks, ReasonCode } from "./engine-types.js";
+import type { ActorRecord, EngineSettings, Jwks, ReasonCode, Verification } from "./engine-types.js";
 import { globalFetch, type Fetch, type FetchLike } from "./http.js";
 
 export type { ActorRecord, Jwks, ReasonCode } from "./engine-types.js";
@@ -86,26 +86,12 @@ export interface ExchangedTokenVerifierOptions {
   signatureVerifier?: "auto" | "host" | "builtin";
 }
 
-/** What a valid token says. */
-export interface VerifiedExchangedToken {
-  ok: true;
-  /** `sub`: the subject the token acts for (the user). */
-  sub: string;
-  iss: string;
-  aud: string[];
-  /** `exp`, seconds since the epoch. */
-  exp: number;
-  /** The `scope` claim's values. */
-  scopes: string[];
-  /** `client_id`: the client the token was issued to (the exchanging client). */
-  clientId?: string;
-  /** The current actor: the outermost `act` (TX-44); absent for impersonation tokens. */
-  actor?: ActorRecord;
-  /** Every actor, outermost (newest) first: `chain[0]` is `actor`. */
-  chain: ActorRecord[];
-  /** Every claim of the token, `act` included. */
-  claims: Record<string, unknown>;
-}
+/**
+ * What a valid token says: the engine's answer (`sub`, `iss`, `aud`, `exp`,
+ * `scopes`, `clientId`, the current `actor` (the outermost `act`, TX-44),
+ * the whole `chain` outermost first, and every claim), with `ok: true`.
+ */
+export type VerifiedExchangedToken = { ok: true } & Omit<Extract<Verification, { type: "valid" }>, "type">;
 
 /**
  * A refused token. `error` is RFC 6750's `invalid_token` (answer 401 with
