@@ -12,7 +12,7 @@
  */
 
 import type { EngineBase } from "./engine-core.js";
-import type { ActorRecord, EngineSettings, Jwks, ReasonCode, Verification } from "./engine-types.js";
+import type { EngineSettings, Jwks, ReasonCode, Verification } from "./engine-types.js";
 import { globalFetch, type Fetch, type FetchLike } from "./http.js";
 
 export type { ActorRecord, Jwks, ReasonCode } from "./engine-types.js";
