@@ -476,13 +476,13 @@ describe("scope and targets (TX-6, TX-30, TX-31)", () => {
     ]) {
       await refused(A, [...subject(own.opaque), ...pairs], { error: "invalid_target", reason: "target_not_allowed" });
     }
-    // A resource with a fragment never reaches the grant: the provider's
-    // own request validation refuses it first (as invalid_request, where
-    // RFC 8707 would say invalid_target; the engine says invalid_target).
-    outgoing.length = 0;
-    const r = await s.exchange(A, [...subject(own.opaque), ["resource", "https://billing.api.example/#frag"]]);
-    assert.deepEqual([r.status, r.body.error, r.body.access_token], [400, "invalid_request", undefined]);
-    assert.deepEqual(leftTheProcess(), []);
+    // A resource with a fragment, which the provider's own request
+    // validation would refuse before the grant: refused by the engine's rule
+    // (RFC 8707 §2, invalid_target) and audited like every attempt (TX-60).
+    await refused(A, [...subject(own.opaque), ["resource", "https://billing.api.example/#frag"]], {
+      error: "invalid_target",
+      reason: "invalid_resource",
+    });
   });
 
   test("an audience copied from the subject token is not a grant to target it", async () => {

@@ -517,6 +517,24 @@ describe("requests and errors", () => {
     assert.equal((await lastRecord()).reason, "duplicate_parameter");
   });
 
+  test("TX-8, TX-6, TX-60: shapes the provider's own validation refuses still get the engine's answer and one record", async () => {
+    // better-auth types these as single strings and checks resource URIs
+    // before any grant handler runs; the plugin answers them itself.
+    for (const [pairs, error, reason] of [
+      [[["scope", "profile"], ["scope", "orders:read"]], "invalid_request", "duplicate_parameter"],
+      [[["grant_type", GRANT]], "invalid_request", "duplicate_parameter"],
+      [[["resource", "relative/path"]], "invalid_target", "invalid_resource"],
+      [[["resource", `${RES_BILLING}#part`]], "invalid_target", "invalid_resource"],
+    ]) {
+      const before = await s.countRows();
+      const r = await s.exchange(A, [...subject(subj), ["resource", RES_BILLING], ...pairs]);
+      assertError(r, 400, error);
+      assert.equal(await s.countRows(), before + 1, "one audit record");
+      const record = await lastRecord();
+      assert.deepEqual([record.decision, record.reason, record.clientId], ["refused", reason, A.client_id]);
+    }
+  });
+
   test("TX-2, TX-70: a missing subject_token or subject_token_type is a JSON invalid_request, no-store", async () => {
     for (const pairs of [
       [["subject_token_type", TT.access], ["resource", RES_BILLING]],

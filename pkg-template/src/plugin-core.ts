@@ -101,8 +101,35 @@ function oauthError(status: number, error: string, description: string, challeng
   return new APIError(
     name,
     { error, error_description: description },
-    challenge ? { "WWW-Authenticate": BASIC_CHALLENGE } : undefined,
+    { "Cache-Control": "no-store", ...(challenge ? { "WWW-Authenticate": BASIC_CHALLENGE } : {}) },
   );
+}
+
+/**
+ * Token-endpoint parameters the provider's own body schema types as single
+ * strings (better-auth 1.7.5's `/oauth2/token`), and its rule for `resource`
+ * (an absolute URI without a fragment, RFC 8707 §2): a request breaking
+ * them is refused by the provider before any grant handler runs.
+ */
+const PROVIDER_SCALARS = [
+  "grant_type",
+  "client_id",
+  "client_secret",
+  "client_assertion",
+  "client_assertion_type",
+  "code",
+  "code_verifier",
+  "redirect_uri",
+  "refresh_token",
+  "scope",
+];
+
+/** Whether the provider's schema lets this form through to the grant handler. */
+function reachesGrantHandler(form: FormPairs): boolean {
+  for (const name of PROVIDER_SCALARS) {
+    if (form.filter(([k]) => k === name).length > 1) return false;
+  }
+  return form.every(([k, v]) => k !== "resource" || (URL.canParse(v) && !v.includes("#")));
 }
 
 const NOT_RECORDED = "the exchange could not be recorded";
@@ -228,6 +255,28 @@ class Exchange {
     );
     this.#engine = { engine, keys, issuer };
     return this.#engine;
+  }
+
+  /**
+   * Before `/oauth2/token`, for a token-exchange request the provider's own
+   * validation would refuse before the grant runs (a repeated parameter, a
+   * `resource` with a fragment): the exchange is handled here instead, so
+   * that it is refused by the engine's rules (TX-6, TX-8) with its OAuth
+   * error and, like every attempt, one audit record (TX-60).
+   */
+  async preflight(ctx: Ctx): Promise<OAuthTokenResponse | undefined> {
+    const opts = providerOptions(ctx);
+    if (!opts || !ctx.request) return undefined;
+    let form: FormPairs;
+    try {
+      form = await readForm(ctx);
+    } catch {
+      return undefined; // the grant handler refuses an oversized body itself
+    }
+    if (reachesGrantHandler(form)) return undefined;
+    const hookCtx = { ...ctx, asResponse: false, returnHeaders: true } as Ctx;
+    const provider = getOAuthProviderApi(hookCtx, opts, TOKEN_EXCHANGE_GRANT as Parameters<typeof getOAuthProviderApi>[2]);
+    return this.handle({ ctx: hookCtx, opts, grantType: TOKEN_EXCHANGE_GRANT, provider } as OAuthExtensionGrantHandlerInput);
   }
 
   /** The grant handler: every failure leaves as an OAuth error, never as a stack. */
@@ -832,7 +881,13 @@ export function makeTokenExchange(
         };
       },
       hooks: {
-        before: [{ matcher: isRevoke, handler: createAuthMiddleware(async (ctx) => exchange.revokeExchangedJwt(ctx as unknown as Ctx)) }],
+        before: [
+          {
+            matcher: (ctx: { path?: string; body?: unknown }) =>
+              ctx.path === "/oauth2/token" &&
+              [(ctx.body as { grant_type?: unknown } | undefined)?.grant_type].flat().includes(TOKEN_EXCHANGE_GRANT),
+            handler: createAuthMiddleware(async (ctx) => exchange.preflight(ctx as unknown as Ctx)),
+          },{ matcher: isRevoke, handler: createAuthMiddleware(async (ctx) => exchange.revokeExchangedJwt(ctx as unknown as Ctx)) }],
         after: [
           { matcher: isRevoke, handler: createAuthMiddleware(async (ctx) => exchange.revoked(ctx as unknown as Ctx)) },
           {
