@@ -517,9 +517,9 @@ describe("requests and errors", () => {
     assert.equal((await lastRecord()).reason, "duplicate_parameter");
   });
 
-  test("TX-8, TX-6, TX-60: shapes the provider's own validation refuses still get the engine's answer and one record", async () => {
-    // better-auth types these as single strings and checks resource URIs
-    // before any grant handler runs; the plugin answers them itself.
+  test("TX-8, TX-6, TX-60: repeated parameters and bad resources get the engine's answer and one record", async () => {
+    // better-auth checks resource URIs before any grant handler runs (the
+    // plugin answers those itself); repeated parameters reach the grant.
     for (const [pairs, error, reason] of [
       [[["scope", "profile"], ["scope", "orders:read"]], "invalid_request", "duplicate_parameter"],
       [[["grant_type", GRANT]], "invalid_request", "duplicate_parameter"],

@@ -106,30 +106,17 @@ function oauthError(status: number, error: string, description: string, challeng
 }
 
 /**
- * Token-endpoint parameters the provider's own body schema types as single
- * strings (better-auth 1.7.5's `/oauth2/token`), and its rule for `resource`
- * (an absolute URI without a fragment, RFC 8707 §2): a request breaking
- * them is refused by the provider before any grant handler runs.
+ * Whether the provider's own body validation (better-auth 1.7.5's
+ * `/oauth2/token`) refuses a token-exchange request before any grant
+ * handler runs: it checks the parsed body's `resource` (an absolute URI
+ * without a fragment, RFC 8707 §2). Repeated parameters reach the grant
+ * handler (the parsed body keeps one value), which refuses them (TX-8).
  */
-const PROVIDER_SCALARS = [
-  "grant_type",
-  "client_id",
-  "client_secret",
-  "client_assertion",
-  "client_assertion_type",
-  "code",
-  "code_verifier",
-  "redirect_uri",
-  "refresh_token",
-  "scope",
-];
-
-/** Whether the provider's schema lets this form through to the grant handler. */
-function reachesGrantHandler(form: FormPairs): boolean {
-  for (const name of PROVIDER_SCALARS) {
-    if (form.filter(([k]) => k === name).length > 1) return false;
-  }
-  return form.every(([k, v]) => k !== "resource" || (URL.canParse(v) && !v.includes("#")));
+function providerRefusesBody(ctx: { path?: string; body?: unknown }): boolean {
+  if (ctx.path !== "/oauth2/token") return false;
+  const body = ctx.body as { grant_type?: unknown; resource?: unknown } | undefined;
+  if (![body?.grant_type].flat().includes(TOKEN_EXCHANGE_GRANT) || body?.resource === undefined) return false;
+  return ![body.resource].flat().every((v) => typeof v === "string" && URL.canParse(v) && !v.includes("#"));
 }
 
 const NOT_RECORDED = "the exchange could not be recorded";
@@ -259,21 +246,14 @@ class Exchange {
 
   /**
    * Before `/oauth2/token`, for a token-exchange request the provider's own
-   * validation would refuse before the grant runs (a repeated parameter, a
-   * `resource` with a fragment): the exchange is handled here instead, so
-   * that it is refused by the engine's rules (TX-6, TX-8) with its OAuth
-   * error and, like every attempt, one audit record (TX-60).
+   * validation would refuse before the grant runs (a `resource` that is not
+   * an absolute URI without a fragment): the exchange is handled here
+   * instead, so that it is refused by the engine's rule (TX-6, RFC 8707's
+   * `invalid_target`) and, like every attempt, gets one audit record (TX-60).
    */
   async preflight(ctx: Ctx): Promise<OAuthTokenResponse | undefined> {
     const opts = providerOptions(ctx);
-    if (!opts || !ctx.request) return undefined;
-    let form: FormPairs;
-    try {
-      form = await readForm(ctx);
-    } catch {
-      return undefined; // the grant handler refuses an oversized body itself
-    }
-    if (reachesGrantHandler(form)) return undefined;
+    if (!opts) return undefined;
     const hookCtx = { ...ctx, asResponse: false, returnHeaders: true } as Ctx;
     const provider = getOAuthProviderApi(hookCtx, opts, TOKEN_EXCHANGE_GRANT as Parameters<typeof getOAuthProviderApi>[2]);
     return this.handle({ ctx: hookCtx, opts, grantType: TOKEN_EXCHANGE_GRANT, provider } as OAuthExtensionGrantHandlerInput);
@@ -883,9 +863,7 @@ export function makeTokenExchange(
       hooks: {
         before: [
           {
-            matcher: (ctx: { path?: string; body?: unknown }) =>
-              ctx.path === "/oauth2/token" &&
-              [(ctx.body as { grant_type?: unknown } | undefined)?.grant_type].flat().includes(TOKEN_EXCHANGE_GRANT),
+            matcher: providerRefusesBody,
             handler: createAuthMiddleware(async (ctx) => exchange.preflight(ctx as unknown as Ctx)),
           },{ matcher: isRevoke, handler: createAuthMiddleware(async (ctx) => exchange.revokeExchangedJwt(ctx as unknown as Ctx)) }],
         after: [
