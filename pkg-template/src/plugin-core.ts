@@ -149,6 +149,40 @@ function revokedToken(body: unknown): string | undefined {
 
 const isJwt = (token: string) => token.split(".").length === 3;
 
+/**
+ * The provider's API from inside a hook, as inside an endpoint: the provider
+ * reads the jwt plugin's JWKS endpoint answer as `{ response }`, which a
+ * hook's context (`asResponse`) does not give.
+ */
+function hookProviderApi(ctx: Ctx, opts: ProviderOptions, grantType?: typeof TOKEN_EXCHANGE_GRANT) {
+  const endpointLike = { ...ctx, asResponse: false, returnHeaders: true } as Ctx;
+  return {
+    ctx: endpointLike,
+    api: getOAuthProviderApi(endpointLike, opts, grantType as Parameters<typeof getOAuthProviderApi>[2]),
+  };
+}
+
+/** The stored row of one of this server's refresh tokens (the provider's hashing and format). */
+function refreshRow(ctx: Ctx, opts: ProviderOptions, token: string) {
+  const { api } = hookProviderApi(ctx, opts);
+  return findRefreshRow(
+    ctx as unknown as TokenExchangeContext,
+    async (t) => api.hashToken(t, "refresh_token"),
+    token,
+    refreshFormat(opts),
+  );
+}
+
+/** Lowers a refresh token's expiry to `ends` when it is later. */
+async function capRefreshRow(ctx: Ctx, row: { id?: string | null; expiresAt?: Date | string | null }, ends: Date) {
+  if (!row.id || new Date(row.expiresAt ?? 0).getTime() <= ends.getTime()) return;
+  await adapterOf(ctx as unknown as TokenExchangeContext).update({
+    model: "oauthRefreshToken",
+    where: [{ field: "id", value: row.id }],
+    update: { expiresAt: ends },
+  });
+}
+
 /** The parsed body of an in-process call (no `Request`), as pairs. */
 function pairsOfBody(body: unknown): FormPairs {
   if (!body || typeof body !== "object") return [];
@@ -254,9 +288,13 @@ class Exchange {
   async preflight(ctx: Ctx): Promise<OAuthTokenResponse | undefined> {
     const opts = providerOptions(ctx);
     if (!opts) return undefined;
-    const hookCtx = { ...ctx, asResponse: false, returnHeaders: true } as Ctx;
-    const provider = getOAuthProviderApi(hookCtx, opts, TOKEN_EXCHANGE_GRANT as Parameters<typeof getOAuthProviderApi>[2]);
-    return this.handle({ ctx: hookCtx, opts, grantType: TOKEN_EXCHANGE_GRANT, provider } as OAuthExtensionGrantHandlerInput);
+    const { ctx: endpointLike, api } = hookProviderApi(ctx, opts, TOKEN_EXCHANGE_GRANT);
+    return this.handle({
+      ctx: endpointLike,
+      opts,
+      grantType: TOKEN_EXCHANGE_GRANT,
+      provider: api,
+    } as OAuthExtensionGrantHandlerInput);
   }
 
   /** The grant handler: every failure leaves as an OAuth error, never as a stack. */
@@ -494,11 +532,12 @@ class Exchange {
     // for what is refreshed, past the subject token (TX-55).
     const refreshes = decision.refreshToken && scopes.includes("offline_access");
     const chainEnds = (decision.chainExpiresAt ?? decision.expiresAt) * 1000;
+    const sessionEnds = refreshes
+      ? Math.min(chainEnds, (started + (opts.refreshTokenExpiresIn ?? 2_592_000)) * 1000)
+      : (started + lifetime) * 1000;
     let lineage: Lineage | undefined;
     if (this.#audit.usesTable) {
-      const expiresAt = new Date(
-        refreshes ? Math.min(chainEnds, (started + (opts.refreshTokenExpiresIn ?? 2_592_000)) * 1000) : (started + lifetime) * 1000,
-      );
+      const expiresAt = new Date(sessionEnds);
       let sessionId: string;
       try {
         ({ id: sessionId } = await openExchangeSession(tctx, { userId: user.id, expiresAt, clientId: client.clientId }));
@@ -538,8 +577,8 @@ class Exchange {
       }
       // Never past the subject's session (rarely sooner than the tokens end).
       const parentEnds = new Date(parent.expiresAt ?? 0);
-      if (parentEnds.getTime() < (refreshes ? chainEnds : (started + lifetime) * 1000)) {
-        await (ctx.context.adapter as { update(input: unknown): Promise<unknown> }).update({
+      if (parentEnds.getTime() < sessionEnds) {
+        await adapterOf(tctx).update({
           model: "session",
           where: [{ field: "id", value: lineage.sessionId }],
           update: { expiresAt: parentEnds },
@@ -628,9 +667,7 @@ class Exchange {
     const token = revokedToken(ctx.body);
     const opts = providerOptions(ctx);
     if (!this.#audit.usesTable || !token || !isJwt(token) || !opts) return undefined;
-    // As inside an endpoint: the provider reads the jwt plugin's JWKS
-    // endpoint answer as `{ response }`, which a hook's context does not give.
-    const api = getOAuthProviderApi({ ...ctx, asResponse: false, returnHeaders: true } as Ctx, opts);
+    const { api } = hookProviderApi(ctx, opts);
     let payload: Record<string, unknown>;
     try {
       payload = (await api.validateAccessToken(token)) as Record<string, unknown>;
@@ -670,8 +707,7 @@ class Exchange {
     }
     const auth = ctx.context as unknown as AuthLike;
     try {
-      const tctx = ctx as unknown as TokenExchangeContext;
-      const api = getOAuthProviderApi(ctx, opts);
+      const { api } = hookProviderApi(ctx, opts);
       // The provider deletes a revoked access token and marks a revoked
       // refresh token; a token still active was not revoked (another
       // client's: RFC 7009 §2.1).
@@ -682,9 +718,7 @@ class Exchange {
         access = undefined;
       }
       if ((access as { active?: unknown } | undefined)?.active === true) return;
-      const refresh = await findRefreshRow(tctx, async (t) => api.hashToken(t, "refresh_token"), token, refreshFormat(opts)).catch(
-        () => null,
-      );
+      const refresh = await refreshRow(ctx, opts, token).catch(() => null);
       if (refresh && !refresh.revoked) return;
       await revokeDescendants(auth, {
         tokenHash: await tokenDigest(token),
@@ -701,17 +735,10 @@ class Exchange {
    * written, the exchange fails (and its session, with the tokens, ends).
    */
   async #capRefreshToken(ctx: Ctx, opts: ProviderOptions, refreshToken: string, endsMs: number): Promise<void> {
-    const tctx = ctx as unknown as TokenExchangeContext;
-    const api = getOAuthProviderApi(ctx, opts);
     try {
-      const row = await findRefreshRow(tctx, async (t) => api.hashToken(t, "refresh_token"), refreshToken, refreshFormat(opts));
+      const row = await refreshRow(ctx, opts, refreshToken);
       if (!row?.id) throw new Error("the issued refresh token was not found");
-      if (new Date(row.expiresAt ?? 0).getTime() <= endsMs) return;
-      await (ctx.context.adapter as { update(input: unknown): Promise<unknown> }).update({
-        model: "oauthRefreshToken",
-        where: [{ field: "id", value: row.id }],
-        update: { expiresAt: new Date(endsMs) },
-      });
+      await capRefreshRow(ctx, row, new Date(endsMs));
     } catch (error) {
       ctx.context.logger.error(`[token-exchange] the refresh token's lifetime could not be capped: ${describe(error)}`);
       throw oauthError(500, "server_error", SERVER_FAILURE);
@@ -724,28 +751,18 @@ class Exchange {
    * session's end, so the chain's cap survives every refresh (TX-55).
    */
   async refreshed(ctx: Ctx): Promise<void> {
-    const body = ctx.body as { grant_type?: unknown } | undefined;
     const returned = (ctx.context as { returned?: unknown }).returned as { refresh_token?: unknown } | null | undefined;
     const opts = providerOptions(ctx);
-    if (!this.#audit.usesTable || body?.grant_type !== "refresh_token" || !opts) return;
+    if (!this.#audit.usesTable || !opts) return;
     if (!returned || isApiError(returned) || typeof returned.refresh_token !== "string") return;
-    const tctx = ctx as unknown as TokenExchangeContext;
-    const api = getOAuthProviderApi(ctx, opts);
     try {
-      const row = await findRefreshRow(tctx, async (t) => api.hashToken(t, "refresh_token"), returned.refresh_token, refreshFormat(opts));
-      if (!row?.id || !row.sessionId) return;
-      const session = await adapterOf(tctx).findOne<{ expiresAt?: Date | string; userAgent?: unknown }>({
-        model: "session",
-        where: [{ field: "id", value: row.sessionId }],
-      });
-      if (!session || !isExchangeSession(session)) return;
-      const ends = new Date(session.expiresAt ?? 0);
-      if (new Date(row.expiresAt ?? 0).getTime() <= ends.getTime()) return;
-      await (ctx.context.adapter as { update(input: unknown): Promise<unknown> }).update({
-        model: "oauthRefreshToken",
-        where: [{ field: "id", value: row.id }],
-        update: { expiresAt: ends },
-      });
+      const row = await refreshRow(ctx, opts, returned.refresh_token);
+      if (!row?.sessionId) return;
+      const session = await adapterOf(ctx as unknown as TokenExchangeContext).findOne<{
+        expiresAt?: Date | string;
+        userAgent?: unknown;
+      }>({ model: "session", where: [{ field: "id", value: row.sessionId }] });
+      if (session && isExchangeSession(session)) await capRefreshRow(ctx, row, new Date(session.expiresAt ?? 0));
     } catch (error) {
       ctx.context.logger.error(`[token-exchange] a refreshed token's lifetime could not be capped: ${describe(error)}`);
     }
@@ -865,7 +882,9 @@ export function makeTokenExchange(
           {
             matcher: providerRefusesBody,
             handler: createAuthMiddleware(async (ctx) => exchange.preflight(ctx as unknown as Ctx)),
-          },{ matcher: isRevoke, handler: createAuthMiddleware(async (ctx) => exchange.revokeExchangedJwt(ctx as unknown as Ctx)) }],
+          },
+          { matcher: isRevoke, handler: createAuthMiddleware(async (ctx) => exchange.revokeExchangedJwt(ctx as unknown as Ctx)) },
+        ],
         after: [
           { matcher: isRevoke, handler: createAuthMiddleware(async (ctx) => exchange.revoked(ctx as unknown as Ctx)) },
           {
