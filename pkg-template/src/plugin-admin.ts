@@ -19,7 +19,7 @@
 import { APIError, createAuthEndpoint, sensitiveSessionMiddleware } from "better-auth/api";
 import type { AuthEndpoint, AuthMiddleware } from "better-auth/api";
 import type { ExchangeRecordAnswer, ExchangeRecordPage, ExchangeRecordQuery } from "./plugin-admin-types.js";
-import { MODEL, schema } from "./plugin-audit.js";
+import { type Adapter, MODEL, schema, type Where } from "./plugin-audit.js";
 import type { ExchangeRecord, TokenExchangeOptions } from "./plugin-types.js";
 
 export const LIST_PATH = "/token-exchange/list-records";
@@ -32,22 +32,6 @@ const MAX_FILTER_LENGTH = 2048;
 const MAX_ID_LENGTH = 256;
 /** 9999-12-31T23:59:59.999Z: ISO strings sort as instants up to there. */
 const MAX_TIME_MS = 253402300799999;
-
-/** The part of better-auth's adapter this module uses. */
-interface Where {
-  field: string;
-  value: string | number | boolean | Date;
-  operator?: "eq" | "lt" | "lte" | "gt" | "gte";
-}
-interface RecordAdapter {
-  findMany<T>(input: {
-    model: string;
-    where?: Where[];
-    limit?: number;
-    sortBy?: { field: string; direction: "asc" | "desc" };
-  }): Promise<T[]>;
-  findOne<T>(input: { model: string; where: Where[] }): Promise<T | null>;
-}
 
 type Row = Record<string, unknown> & { id: string; createdAt: Date };
 
@@ -305,7 +289,7 @@ function newestFirst(a: Row, b: Row): number {
  *   3. that oldest instant again, sorted by id, when (2) was cut by the limit.
  * One record more than the page is read to know whether another page exists.
  */
-export async function listPage(adapter: RecordAdapter, query: ListQuery): Promise<ExchangeRecordPage> {
+export async function listPage(adapter: Adapter, query: ListQuery): Promise<ExchangeRecordPage> {
   const want = query.limit + 1;
   const rows: Row[] = [];
   const { filters, after } = query;
@@ -415,7 +399,7 @@ export function auditEndpoints(options: TokenExchangeOptions): AuditEndpoints {
     async (ctx): Promise<ExchangeRecordPage> => {
       authorize(options, ctx);
       const query = parseListQuery(ctx.query);
-      return listPage(ctx.context.adapter as unknown as RecordAdapter, query);
+      return listPage(ctx.context.adapter as unknown as Adapter, query);
     },
   );
 
@@ -443,7 +427,7 @@ export function auditEndpoints(options: TokenExchangeOptions): AuditEndpoints {
       const id = single(query, "id");
       if (id === undefined) throw badRequest("id is required");
       if (id.length > MAX_ID_LENGTH) throw badRequest(`id is longer than ${MAX_ID_LENGTH} characters`);
-      const adapter = ctx.context.adapter as unknown as RecordAdapter;
+      const adapter = ctx.context.adapter as unknown as Adapter;
       const row = await adapter.findOne<Row>({ model: MODEL, where: [{ field: "id", value: id }] });
       if (!row) throw APIError.from("NOT_FOUND", { code: "RECORD_NOT_FOUND", message: "no token exchange record has this id" });
       return { record: toAnswer(row) };

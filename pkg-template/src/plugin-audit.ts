@@ -78,20 +78,26 @@ export const RECORD_REFERENCE = "tx_";
 /** Prefix of the `referenceId` carrying `act` itself (custom audit sinks). */
 export const INLINE_REFERENCE = "txa.";
 
-/** The minimal adapter surface the plugin uses. */
+/** A condition of better-auth's adapter. */
+export interface Where {
+  field: string;
+  value: unknown;
+  operator?: string;
+}
+
+/** The part of better-auth's database adapter the plugin uses. */
 export interface Adapter {
   create(input: { model: string; data: Record<string, unknown>; forceAllowId?: boolean }): Promise<unknown>;
-  findOne<T>(input: { model: string; where: Array<{ field: string; value: unknown; operator?: string }> }): Promise<T | null>;
+  findOne<T>(input: { model: string; where: Where[] }): Promise<T | null>;
   findMany<T>(input: {
     model: string;
-    where?: Array<{ field: string; value: unknown; operator?: string }>;
+    where?: Where[];
     limit?: number;
+    sortBy?: { field: string; direction: "asc" | "desc" };
   }): Promise<T[]>;
-  update(input: {
-    model: string;
-    where: Array<{ field: string; value: unknown }>;
-    update: Record<string, unknown>;
-  }): Promise<unknown>;
+  update(input: { model: string; where: Where[]; update: Record<string, unknown> }): Promise<unknown>;
+  updateMany(input: { model: string; where: Where[]; update: Record<string, unknown> }): Promise<unknown>;
+  delete(input: { model: string; where: Where[] }): Promise<unknown>;
 }
 
 export function adapterOf(ctx: TokenExchangeContext): Adapter {

@@ -29,7 +29,7 @@
  */
 
 import { findNodeCrypto } from "./host-crypto.js";
-import { adapterOf, MODEL } from "./plugin-audit.js";
+import { type Adapter, adapterOf, MODEL, type Where } from "./plugin-audit.js";
 import type { TokenExchangeContext } from "./plugin-types.js";
 
 /** `userAgent` of exchange sessions, as a user's session list shows them. */
@@ -43,19 +43,6 @@ export interface AuthLike {
   readonly internalAdapter?: unknown;
   readonly secondaryStorage?: { delete(key: string): unknown } | undefined;
   readonly logger: { error(message: string, ...args: unknown[]): void };
-}
-
-interface Where {
-  field: string;
-  value: unknown;
-  operator?: string;
-}
-
-interface FullAdapter {
-  findOne<T>(input: { model: string; where: Where[] }): Promise<T | null>;
-  findMany<T>(input: { model: string; where?: Where[]; limit?: number }): Promise<T[]>;
-  updateMany(input: { model: string; where: Where[]; update: Record<string, unknown> }): Promise<unknown>;
-  delete(input: { model: string; where: Where[] }): Promise<unknown>;
 }
 
 interface SessionRow {
@@ -74,7 +61,7 @@ interface InternalAdapter {
   ): Promise<SessionRow | null>;
 }
 
-const adapter = (auth: AuthLike) => auth.adapter as FullAdapter;
+const adapter = (auth: AuthLike) => auth.adapter as Adapter;
 
 /** The lineage columns of a granted record. */
 export interface Lineage {
