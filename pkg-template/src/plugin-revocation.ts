@@ -193,7 +193,8 @@ export async function revokeDescendants(auth: AuthLike, roots: RevocationRoots):
     queries.push(byParentSession(ids));
   };
 
-  const direct = (roots.exchangeSessionIds ?? []).filter((id) => !seen.has(id) && seen.add(id));
+  const direct = [...new Set(roots.exchangeSessionIds ?? [])];
+  for (const id of direct) seen.add(id);
   if (direct.length) await end(direct);
   while (queries.length > 0) {
     const where = queries.shift() ?? [];
