@@ -352,6 +352,29 @@ describe("targets", () => {
     assertError(r, 400, "invalid_target");
     assert.equal((await lastRecord()).reason, "target_not_allowed");
   });
+
+  test("TX-6: the provider's issuance checks of the targets reuse the reads the decision was made on", async () => {
+    const subj = (await tokenFor(alice, A, { scope: "profile orders:read" })).access_token;
+    // Count the adapter's reads of links and resources during one exchange.
+    const adapter = s.context.adapter;
+    const reads = { oauthClientResource: 0, oauthResource: 0 };
+    const original = { findOne: adapter.findOne, findMany: adapter.findMany };
+    for (const method of ["findOne", "findMany"]) {
+      adapter[method] = function (input) {
+        if (input.model in reads) reads[input.model]++;
+        return original[method].call(this, input);
+      };
+    }
+    let body;
+    try {
+      body = await exchangeOk(A, [...subject(subj), ["audience", "billing"], ["resource", RES_BILLING]]);
+    } finally {
+      Object.assign(adapter, original);
+    }
+    assert.deepEqual(decodeJwt(body.access_token).aud, ["billing", RES_BILLING]);
+    // One read each (the provider's `issueTokens` reads both again otherwise).
+    assert.deepEqual(reads, { oauthClientResource: 1, oauthResource: 1 });
+  });
 });
 
 describe("subject tokens", () => {

@@ -7,6 +7,7 @@
 
 import type { ClientInput, ClientPolicy, FormPairs, TargetPolicy } from "./engine-types.js";
 import { adapterOf } from "./plugin-audit.js";
+import type { ExchangeReads } from "./plugin-reads.js";
 import type { TokenExchangeClient, TokenExchangeContext, TokenExchangeOptions } from "./plugin-types.js";
 
 type Unauthenticated = Extract<ClientInput, { status: "unauthenticated" }>;
@@ -122,22 +123,21 @@ interface ResourceRow {
  * Resources registered on the server and linked to the client, enabled
  * ones only, with their `allowedScopes`.
  */
-async function linkedResources(
-  ctx: TokenExchangeContext,
-  clientId: string,
-  models: { link: string; resource: string },
-): Promise<ResourceRow[]> {
+async function linkedResources(ctx: TokenExchangeContext, clientId: string, reads: ExchangeReads): Promise<ResourceRow[]> {
   const adapter = adapterOf(ctx);
+  const { models } = reads;
   const links = await adapter.findMany<{ resourceId: string }>({
     model: models.link,
     where: [{ field: "clientId", value: clientId }],
   });
+  reads.links(clientId, links);
   const ids = [...new Set(links.map((l) => l.resourceId).filter((id) => typeof id === "string"))];
   if (ids.length === 0) return [];
   const rows = await adapter.findMany<ResourceRow>({
     model: models.resource,
     where: [{ field: "identifier", value: ids, operator: "in" }],
   });
+  reads.resources(rows);
   return rows.filter((r) => !r.disabled);
 }
 
@@ -152,7 +152,7 @@ export async function authenticatedClient(
   client: TokenExchangeClient,
   method: string | undefined,
   options: TokenExchangeOptions,
-  models: { link: string; resource: string },
+  reads: ExchangeReads,
 ): Promise<ClientInput> {
   let allowed: boolean;
   let policy: ClientPolicy | undefined;
@@ -177,7 +177,7 @@ export async function authenticatedClient(
     allowedTokenExchange: allowed,
   };
   if (!allowed) return { ...base, linkedResources: [] };
-  const resources = await linkedResources(ctx, client.clientId, models);
+  const resources = await linkedResources(ctx, client.clientId, reads);
   return {
     ...base,
     linkedResources: resources.map((r) => r.identifier),

@@ -54,6 +54,7 @@ import { authenticate, authenticatedClient, claimedClientId, isApiError, usedBas
 import { BodyTooLarge, describe, readLimited } from "./http.js";
 import { fetchJwks } from "./keys.js";
 import { KeyResolver } from "./plugin-keys.js";
+import { ExchangeReads } from "./plugin-reads.js";
 import {
   accessTokenFacts,
   accessTokenGrant,
@@ -363,11 +364,12 @@ class Exchange {
     }
     const { engine, keys } = this.#engineFor(ctx, opts);
     let client: ClientInput;
+    const reads = new ExchangeReads({
+      link: opts.schema?.oauthClientResource?.modelName ?? "oauthClientResource",
+      resource: opts.schema?.oauthResource?.modelName ?? "oauthResource",
+    });
     if (auth.ok) {
-      client = await authenticatedClient(tctx, auth.client, auth.method, this.#options, {
-        link: opts.schema?.oauthClientResource?.modelName ?? "oauthClientResource",
-        resource: opts.schema?.oauthResource?.modelName ?? "oauthResource",
-      });
+      client = await authenticatedClient(tctx, auth.client, auth.method, this.#options, reads);
     } else {
       client = auth.input;
     }
@@ -429,7 +431,7 @@ class Exchange {
     }
     // Only an authenticated client reaches a success.
     if (!auth.ok) throw new Error("the engine granted an unauthenticated client");
-    return this.#issue(ctx, opts, grantType, decision, auth.client, started, {
+    return this.#issue(ctx, opts, grantType, decision, auth.client, started, reads, {
       token: first(form, "subject_token") ?? "",
       grantId: subjectGrantId,
     });
@@ -485,6 +487,7 @@ class Exchange {
     decision: Extract<Decision, { type: "success" }>,
     client: TokenExchangeClient,
     started: number,
+    reads: ExchangeReads,
     subject: { token: string; grantId: string | undefined },
   ): Promise<OAuthTokenResponse> {
     const tctx = ctx as unknown as TokenExchangeContext;
@@ -596,8 +599,10 @@ class Exchange {
     const targets = [...new Set([...decision.audiences, ...decision.resources])];
     let response: OAuthTokenResponse;
     try {
+      // The provider re-checks the targets' registration and links: answered
+      // from the reads the decision was made on (plugin-reads.ts).
       const capped = getOAuthProviderApi(
-        ctx,
+        reads.issuanceContext(ctx),
         { ...opts, accessTokenExpiresIn: lifetime, m2mAccessTokenExpiresIn: lifetime },
         grantType,
       );
