@@ -1,10 +1,11 @@
 // The server side of benchmark 2, in a process of its own so that the load
-// generator does not share its event loop: a better-auth server with the
-// token-exchange plugin (js-tests/helpers/server.mjs, SQLite), one client
-// allowed both grants, one user and a JWT access token of theirs. Prints one
-// JSON line with the endpoint, headers and the two grants' request bodies,
-// then serves until its standard input closes (answering "cpu" lines with
-// its CPU time).
+// generator does not share its event loop. Two better-auth servers with the
+// token-exchange plugin (js-tests/helpers/server.mjs, SQLite): one as
+// installed by default, one whose audit records go to an in-memory sink (the
+// exchange without database writes). Each has one client allowed both
+// grants, one user and a JWT access token of theirs. Prints one JSON line
+// with the requests of the three cases, then serves until its standard input
+// closes (answering "cpu" lines with its CPU time).
 
 import assert from "node:assert/strict";
 import { createInterface } from "node:readline";
@@ -25,50 +26,81 @@ const journal = process.argv[2] ?? "wal";
 
 const helper = process.env.BENCH_SERVER_HELPER ?? new URL("../js-tests/helpers/server.mjs", import.meta.url).href;
 const { GRANT, startServer, TT } = await import(helper);
-const s = await startServer({ provider: { clientPrivileges: () => true } });
-// WAL with synchronous = NORMAL: the usual setting for a server. With the
-// default rollback journal every commit (each exchange's audit record)
-// waits for the disk.
-if (journal === "wal") s.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
 
-for (const id of [RESOURCE, TARGET]) await s.createResource(id);
-const client = await s.createClient("bench", {
-  grant_types: ["authorization_code", "refresh_token", "client_credentials", GRANT],
-  client_credentials_scopes: ["orders:read"],
+/**
+ * One better-auth server with the plugin (`exchange`: its options), one
+ * client allowed both grants, one user and a JWT access token of theirs.
+ */
+async function setUp(exchange) {
+  const s = await startServer({ provider: { clientPrivileges: () => true }, exchange });
+  // WAL with synchronous = NORMAL: the usual setting for a server. With the
+  // default rollback journal every commit (each exchange's audit record)
+  // waits for the disk.
+  if (journal === "wal") s.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+  for (const id of [RESOURCE, TARGET]) await s.createResource(id);
+  const client = await s.createClient("bench", {
+    grant_types: ["authorization_code", "refresh_token", "client_credentials", GRANT],
+    client_credentials_scopes: ["orders:read"],
+  });
+  await s.link(client, [RESOURCE, TARGET]);
+  const user = await s.signUp("bench@example.com", "Bench");
+  const subject = (await s.authorize(user, client, { scope: "profile orders:read", resource: RESOURCE })).access_token;
+  assert.equal(subject.split(".").length, 3, "the subject token is a JWT");
+  const request = (body) => ({
+    url: `${s.base}/oauth2/token`,
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      authorization: s.basicHeader(client.client_id, client.client_secret),
+    },
+    body: body.toString(),
+  });
+  const exchangeRequest = request(
+    new URLSearchParams([
+      ["grant_type", GRANT],
+      ["subject_token", subject],
+      ["subject_token_type", TT.access],
+      ["resource", TARGET],
+      ["scope", "orders:read"],
+    ]),
+  );
+  const clientCredentials = request(
+    new URLSearchParams([
+      ["grant_type", "client_credentials"],
+      ["resource", TARGET],
+      ["scope", "orders:read"],
+    ]),
+  );
+  return { s, exchangeRequest, clientCredentials };
+}
+
+// The plugin as installed by default: the audit table, with each granted
+// exchange's session and lineage (revocation that follows the chain).
+const main = await setUp({});
+// The same exchange with the audit records going to a custom sink that keeps
+// them in memory: no database write at all (and so no lineage). Not a
+// configuration to run (TX-61 wants a durable record); it shows what the
+// exchange costs without its writes.
+let kept = 0;
+const inMemory = await setUp({
+  audit: () => {
+    kept++;
+  },
 });
-await s.link(client, [RESOURCE, TARGET]);
-const user = await s.signUp("bench@example.com", "Bench");
-const subject = (await s.authorize(user, client, { scope: "profile orders:read", resource: RESOURCE })).access_token;
-assert.equal(subject.split(".").length, 3, "the subject token is a JWT");
-
-const url = `${s.base}/oauth2/token`;
-const headers = {
-  "content-type": "application/x-www-form-urlencoded",
-  authorization: s.basicHeader(client.client_id, client.client_secret),
+const cases = {
+  token_exchange: main.exchangeRequest,
+  token_exchange_no_writes: inMemory.exchangeRequest,
+  client_credentials: main.clientCredentials,
 };
-const bodies = {
-  token_exchange: new URLSearchParams([
-    ["grant_type", GRANT],
-    ["subject_token", subject],
-    ["subject_token_type", TT.access],
-    ["resource", TARGET],
-    ["scope", "orders:read"],
-  ]).toString(),
-  client_credentials: new URLSearchParams([
-    ["grant_type", "client_credentials"],
-    ["resource", TARGET],
-    ["scope", "orders:read"],
-  ]).toString(),
-};
-// Both answer 200 with a JWT access token before anything is timed.
-for (const [name, body] of Object.entries(bodies)) {
+// Each answers 200 with a JWT access token before anything is timed.
+for (const [name, { url, headers, body }] of Object.entries(cases)) {
   const r = await fetch(url, { method: "POST", headers, body });
   const answer = await r.json();
   assert.equal(r.status, 200, `${name}: ${JSON.stringify(answer)}`);
   assert.equal(answer.access_token.split(".").length, 3, `${name} issues a JWT`);
 }
+assert.ok(kept > 0, "the in-memory sink received the records");
 
-process.stdout.write(JSON.stringify({ url, headers, bodies }) + "\n");
+process.stdout.write(JSON.stringify({ cases }) + "\n");
 // A line "cpu" on standard input answers this process's CPU time so far
 // (user + system, microseconds) and the SQL statements run so far, so the
 // benchmark can report both per request.
@@ -80,6 +112,7 @@ input.on("line", (line) => {
   }
 });
 input.on("close", async () => {
-  await s.stop();
+  await main.s.stop();
+  await inMemory.s.stop();
   process.exit(0);
 });

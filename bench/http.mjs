@@ -2,9 +2,11 @@
 // against the same server's own client_credentials grant (which also
 // authenticates a client and signs a JWT), with autocannon as the load
 // generator. One better-auth server (SQLite, bench/http-server.mjs, in a
-// process of its own) serves both; the two grants take turns, several rounds
-// each, and the table reports medians, with the server process's CPU time
-// and the SQL statements it ran per request.
+// process of its own) serves both, and a second one in the same process the
+// exchange with its audit records kept in memory (no database writes), to
+// show what the writes cost. The cases take turns, several rounds each, and
+// the table reports medians, with the server process's CPU time and the SQL
+// statements it ran per request.
 
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -38,7 +40,7 @@ async function startServerProcess(journal, nodeArgs = []) {
   };
 }
 
-function fire(url, headers, body, { connections, seconds }) {
+function fire({ url, headers, body }, { connections, seconds }) {
   return new Promise((resolve, reject) => {
     autocannon(
       { url, method: "POST", headers, body, connections, duration: seconds, pipelining: 1 },
@@ -51,19 +53,29 @@ function fire(url, headers, body, { connections, seconds }) {
  * `journal`: `"wal"` runs SQLite in WAL mode with `synchronous = NORMAL` (the
  * usual setting for a server); `"default"` keeps the rollback journal, where
  * every commit (each exchange's audit record) waits for the disk.
+ * `withoutWrites`: also run the exchange whose audit records are kept in
+ * memory (the second server).
  */
-export async function run({ rounds = 3, seconds = 5, connections = 8, journal = "wal", nodeArgs = [] } = {}) {
+export async function run({
+  rounds = 3,
+  seconds = 5,
+  connections = 8,
+  journal = "wal",
+  nodeArgs = [],
+  withoutWrites = true,
+} = {}) {
   const server = await startServerProcess(journal, nodeArgs);
   try {
-    const { url, headers, bodies } = server.fixtures;
+    const { token_exchange_no_writes: noWrites, ...grants } = server.fixtures.cases;
+    const cases = withoutWrites ? { ...grants, token_exchange_no_writes: noWrites } : grants;
     const samples = Object.fromEntries(
-      Object.keys(bodies).map((k) => [k, { rps: [], p50: [], p99: [], cpuMs: [], statements: [], errors: 0 }]),
+      Object.keys(cases).map((k) => [k, { rps: [], p50: [], p99: [], cpuMs: [], statements: [], errors: 0 }]),
     );
-    for (const body of Object.values(bodies)) await fire(url, headers, body, { connections, seconds: 1 }); // warm-up
+    for (const request of Object.values(cases)) await fire(request, { connections, seconds: 1 }); // warm-up
     for (let r = 0; r < rounds; r++) {
-      for (const [name, body] of Object.entries(bodies)) {
+      for (const [name, request] of Object.entries(cases)) {
         const before = await server.usage();
-        const result = await fire(url, headers, body, { connections, seconds });
+        const result = await fire(request, { connections, seconds });
         const used = await server.usage();
         const m = samples[name];
         const requests = Math.max(1, result.requests.total);
@@ -99,7 +111,15 @@ export function render(r) {
     table(
       `2. HTTP: POST /oauth2/token on loopback, SQLite (${r.journal === "wal" ? "WAL" : "rollback journal"}), ${r.connections} connections, ${r.rounds} x ${r.seconds} s each, medians`,
       ["grant", "req/s", "p50 ms", "p99 ms", "server CPU ms/req", "SQL/req", "non-2xx"],
-      [row("token-exchange", r.token_exchange), row("client_credentials", r.client_credentials)],
-    ) + `\nratio token-exchange / client_credentials (req/s): ${fmt.ratio(r.token_exchange.rps / r.client_credentials.rps)}`
+      [
+        row("token-exchange", r.token_exchange),
+        ...(r.token_exchange_no_writes ? [row("token-exchange, audit kept in memory", r.token_exchange_no_writes)] : []),
+        row("client_credentials", r.client_credentials),
+      ],
+    ) +
+    `\nratio token-exchange / client_credentials (req/s): ${fmt.ratio(r.token_exchange.rps / r.client_credentials.rps)}` +
+    (r.token_exchange_no_writes
+      ? `\nratio token-exchange without database writes / client_credentials (req/s): ${fmt.ratio(r.token_exchange_no_writes.rps / r.client_credentials.rps)}`
+      : "")
   );
 }
