@@ -81,7 +81,8 @@ const basicHeader = (id, secret) =>
 /**
  * Starts a server. `exchange` are the plugin's options; `provider` is merged
  * into oauthProvider's options; `useJwt: false` runs the provider with
- * `disableJwtPlugin` (opaque access tokens only). `extraPlugins` are added
+ * `disableJwtPlugin` (opaque access tokens only); `jwt` are the jwt plugin's
+ * options. `extraPlugins` are added
  * after the others (for example better-auth's `admin()`).
  *
  * Database: `db` is "sqlite" (default) or "postgres" (default from
@@ -97,6 +98,7 @@ export async function startServer({
   exchange: exchangeOptions = {},
   provider = {},
   useJwt = true,
+  jwt: jwtOptions,
   db: dbKind = process.env.TX_TEST_DB || "sqlite",
   postgresUrl,
   migrate = true,
@@ -127,7 +129,7 @@ export async function startServer({
     rateLimit: { enabled: false },
     logger: { disabled: !process.env.TX_TEST_LOG, level: "error" },
     plugins: [
-      ...(useJwt ? [jwt()] : []),
+      ...(useJwt ? [jwt(jwtOptions)] : []),
       oauthProvider({
         loginPage: "/login",
         consentPage: "/consent",

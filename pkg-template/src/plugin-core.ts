@@ -252,6 +252,7 @@ class Exchange {
       engine,
       {
         issuer,
+        remote: typeof jwtPlugin?.options?.jwks?.remoteUrl === "string",
         load: async (c) => {
           const plugin = (c as unknown as Ctx).context.getPlugin("jwt") as typeof jwtPlugin;
           // Keys kept elsewhere (`jwt({ jwks: { remoteUrl } })`) are fetched like a trusted issuer's.

@@ -14,9 +14,10 @@
  * (never per issuer a token names), holding the times of the last load and
  * attempt; the key sets themselves live in the engine (at most 100 keys and
  * 1 MiB per set). A set is reloaded when it is older than `cacheTtlMs`, or
- * at once when a token names a `kid` it lacks (for remote sets at most once
- * per `refetchIntervalMs`). A set that cannot be reloaded is used until
- * `maxStaleMs` after its last successful load, then dropped.
+ * at once when a token names a `kid` it lacks (for remote sets, this
+ * server's own included, at most once per `refetchIntervalMs`). A set that
+ * cannot be reloaded is used until `maxStaleMs` after its last successful
+ * load, then dropped.
  * @internal
  */
 
@@ -29,6 +30,11 @@ import type { TokenExchangeContext, TrustedIssuerOptions } from "./plugin-types.
 export interface OwnKeySource {
   issuer: string;
   load(ctx: TokenExchangeContext): Promise<Jwks | null>;
+  /**
+   * The keys are fetched from elsewhere (`jwt({ jwks: { remoteUrl } })`):
+   * reloaded at most once per refetch interval, like a trusted issuer's.
+   */
+  remote: boolean;
 }
 
 export interface KeyResolverSettings {
@@ -77,13 +83,15 @@ export class KeyResolver {
     if (!own && !trusted) return; // never fetch for an issuer nobody configured
     const { resolveKeys } = this.#settings;
     if (!own && trusted?.jwks && !resolveKeys) return; // inline, set once
-    // Our own keys come from the database (cheap), and a callback rate-limits
-    // itself; a remote set is fetched at most once per interval.
+    // Our own keys in the database are one cheap read, and a callback
+    // rate-limits itself; a remote set (a trusted issuer's, or our own kept
+    // elsewhere) is fetched at most once per interval.
     const load = resolveKeys
       ? () => resolveKeys(issuer, ctx)
       : own
         ? () => this.#own.load(ctx)
         : () => (trusted?.jwksUri ? fetchJwks(trusted.jwksUri, this.#settings.fetchTimeoutMs) : null);
-    await this.#cache.ensure(issuer, hint.keyId, { load, rateLimited: !own && !resolveKeys }, reloaded);
+    const rateLimited = !resolveKeys && (!own || this.#own.remote);
+    await this.#cache.ensure(issuer, hint.keyId, { load, rateLimited }, reloaded);
   }
 }

@@ -157,8 +157,9 @@ export interface TokenExchangeOptions {
    */
   jwksMaxStaleSeconds?: number;
   /**
-   * Least time between two fetches of one trusted issuer's JWKS, seconds:
-   * bounds the refetches that tokens with unknown `kid`s can cause. Default 30.
+   * Least time between two fetches of one trusted issuer's JWKS (or of this
+   * server's own, with the jwt plugin's `jwks.remoteUrl`), seconds: bounds
+   * the refetches that tokens with unknown `kid`s can cause. Default 30.
    */
   jwksRefetchIntervalSeconds?: number;
   /** Timeout of one JWKS fetch, milliseconds. Default 3000. */
