@@ -18,6 +18,7 @@
 
 import { APIError, createAuthEndpoint, sensitiveSessionMiddleware } from "better-auth/api";
 import type { AuthEndpoint, AuthMiddleware } from "better-auth/api";
+import { decodeJson, encodeJson } from "./b64json.js";
 import type { ExchangeRecordAnswer, ExchangeRecordPage, ExchangeRecordQuery } from "./plugin-admin-types.js";
 import { type Adapter, MODEL, schema, type Where } from "./plugin-audit.js";
 import type { ExchangeRecord, TokenExchangeOptions } from "./plugin-types.js";
@@ -206,10 +207,7 @@ export function parseInstant(key: string, value: string): number {
 
 /** The keyset position after a record: (createdAt, id), base64url JSON. */
 function encodeCursor(row: Row): string {
-  const bytes = new TextEncoder().encode(JSON.stringify([row.createdAt.getTime(), row.id]));
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return encodeJson([row.createdAt.getTime(), row.id]);
 }
 
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
@@ -217,8 +215,7 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   if (!/^[A-Za-z0-9_-]{1,1024}$/.test(cursor)) throw invalid;
   let parsed: unknown;
   try {
-    const binary = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
-    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))));
+    parsed = decodeJson(cursor);
   } catch {
     throw invalid;
   }

@@ -5,6 +5,7 @@
  * @internal
  */
 
+import { decodeJson, encodeJson } from "./b64json.js";
 import type { ActClaim, AuditRecord, OAuthErrorCode } from "./engine-types.js";
 import type { Lineage } from "./plugin-revocation.js";
 import type {
@@ -215,21 +216,14 @@ export class AuditTrail {
   }
 }
 
-/** base64url without padding, for the inline `act` reference. */
+/** The inline `act` reference: base64url JSON. */
 export function encodeInlineReference(act: ActClaim): string {
-  const bytes = new TextEncoder().encode(JSON.stringify({ act }));
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return INLINE_REFERENCE + btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return INLINE_REFERENCE + encodeJson({ act });
 }
 
 export function decodeInlineReference(reference: string): ActClaim | undefined {
   try {
-    const b64 = reference.slice(INLINE_REFERENCE.length).replace(/-/g, "+").replace(/_/g, "/");
-    const binary = atob(b64);
-    const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
-    const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes));
-    const act = (parsed as { act?: unknown } | null)?.act;
+    const act = (decodeJson(reference.slice(INLINE_REFERENCE.length)) as { act?: unknown } | null)?.act;
     return act && typeof act === "object" && !Array.isArray(act) ? (act as ActClaim) : undefined;
   } catch {
     return undefined;
