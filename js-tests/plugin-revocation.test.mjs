@@ -213,16 +213,27 @@ for (const kind of ["jwt", "opaque"]) {
       const session = await s.context.adapter.findOne({ model: "session", where: [{ field: "id", value: record.sessionId }] });
       assert.ok(session.expiresAt.getTime() <= subjectExp * 1000, "the exchange session ends with the subject token");
 
+      // A second later, the provider's own lifetime (an hour from now) would
+      // outlive the subject token: the refreshed access token must not.
+      await new Promise((resolve) => setTimeout(resolve, 1100));
       const refreshed = await s.post("/oauth2/token", [
         ["grant_type", "refresh_token"],
         ["refresh_token", t1.refresh_token],
       ], { authorization: s.basicHeader(R.client_id, R.client_secret) });
       assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
+      assert.equal(refreshed.headers.get("cache-control"), "no-store");
+      const now = Math.floor(Date.now() / 1000);
+      const { expires_in: expiresIn, expires_at: expiresAt } = refreshed.body;
+      assert.ok(expiresAt <= subjectExp && expiresAt > now, `the refreshed access token ends at ${expiresAt}, the subject token at ${subjectExp}`);
+      assert.ok(Math.abs(now + expiresIn - expiresAt) <= 1, "expires_in agrees with expires_at");
       const info = (await s.introspect(R, refreshed.body.access_token)).body;
       assert.deepEqual([info.active, info.sub, info.act, info.sid], [true, who.user.id, act, record.sessionId]);
+      assert.ok(info.exp <= subjectExp, "introspection reports the capped exp");
       if (kind === "jwt") {
         const claims = JSON.parse(Buffer.from(refreshed.body.access_token.split(".")[1], "base64url").toString());
         assert.deepEqual(claims.act, act, "the refreshed JWT carries act");
+        assert.equal(claims.exp, expiresAt, "the refreshed JWT's exp is the cap");
+        assert.ok(await validated(refreshed.body.access_token), "the JWT signed again verifies with the server's keys");
       }
       const next = await s.context.adapter.findOne({
         model: "oauthRefreshToken",

@@ -23,6 +23,8 @@ import type {
   OAuthTokenResponse,
 } from "@better-auth/oauth-provider";
 import { APIError, createAuthMiddleware } from "better-auth/api";
+import { signJWT } from "better-auth/plugins/jwt";
+import { decodeJson } from "./b64json.js";
 import type { EngineBase } from "./engine-core.js";
 import type {
   ActClaim,
@@ -58,6 +60,7 @@ import { ExchangeReads } from "./plugin-reads.js";
 import {
   accessTokenFacts,
   accessTokenGrant,
+  accessTokenWhere,
   actOfReference,
   findRefreshRow,
   linkedUserId,
@@ -149,6 +152,26 @@ function revokedToken(body: unknown): string | undefined {
 }
 
 const isJwt = (token: string) => token.split(".").length === 3;
+
+/** The provider's answer to a refresh (RFC 6749 §5.1). */
+interface RefreshAnswer {
+  access_token?: unknown;
+  refresh_token?: unknown;
+  expires_in?: unknown;
+  expires_at?: unknown;
+  [field: string]: unknown;
+}
+
+/**
+ * Header and claims of a JWT the provider just issued in this request (ours,
+ * so read, not verified).
+ */
+function issuedJwt(token: string): { header: Record<string, unknown>; payload: Record<string, unknown> } {
+  const [header, payload] = token.split(".").slice(0, 2).map((part) => decodeJson(part));
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isObject(header) || !isObject(payload)) throw new Error("the issued access token is not a JWT");
+  return { header, payload };
+}
 
 /**
  * The provider's API from inside a hook, as inside an endpoint: the provider
@@ -752,26 +775,72 @@ class Exchange {
   }
 
   /**
-   * After a refresh at `/oauth2/token`: the provider gives the rotated
-   * refresh token a fresh lifetime; one under an exchange session keeps the
-   * session's end, so the chain's cap survives every refresh (TX-55).
+   * After a refresh at `/oauth2/token` of a refresh token issued by an
+   * exchange (TX-55): the provider gives the rotated refresh token a fresh
+   * lifetime and the access token its configured one; both end at the
+   * exchange session's end instead, so nothing refreshed outlives the chain.
+   * A JWT access token is signed again with the lower `exp` (the first one
+   * is never handed out); an opaque one's row is updated. If the cap cannot
+   * be applied, the refresh fails.
    */
-  async refreshed(ctx: Ctx): Promise<void> {
-    const returned = (ctx.context as { returned?: unknown }).returned as { refresh_token?: unknown } | null | undefined;
+  async refreshed(ctx: Ctx): Promise<unknown> {
+    const returned = (ctx.context as { returned?: unknown }).returned as RefreshAnswer | null | undefined;
     const opts = providerOptions(ctx);
-    if (!this.#audit.usesTable || !opts) return;
-    if (!returned || isApiError(returned) || typeof returned.refresh_token !== "string") return;
+    if (!this.#audit.usesTable || !opts) return undefined;
+    if (!returned || isApiError(returned) || typeof returned.refresh_token !== "string") return undefined;
     try {
       const row = await refreshRow(ctx, opts, returned.refresh_token);
-      if (!row?.sessionId) return;
+      if (!row?.sessionId) return undefined;
       const session = await adapterOf(ctx as unknown as TokenExchangeContext).findOne<{
         expiresAt?: Date | string;
         userAgent?: unknown;
       }>({ model: "session", where: [{ field: "id", value: row.sessionId }] });
-      if (session && isExchangeSession(session)) await capRefreshRow(ctx, row, new Date(session.expiresAt ?? 0));
+      if (!session || !isExchangeSession(session)) return undefined;
+      const ends = new Date(session.expiresAt ?? 0);
+      await capRefreshRow(ctx, row, ends);
+      const capped = await this.#capAccessToken(ctx, opts, returned, Math.floor(ends.getTime() / 1000));
+      return capped ? ctx.json(capped) : undefined;
     } catch (error) {
+      if (isApiError(error)) throw error;
       ctx.context.logger.error(`[token-exchange] a refreshed token's lifetime could not be capped: ${describe(error)}`);
+      throw oauthError(500, "server_error", "the refresh failed on the server");
     }
+  }
+
+  /**
+   * The refresh answer with its access token ending at `endsAt` (seconds),
+   * or `undefined` when it already does.
+   */
+  async #capAccessToken(ctx: Ctx, opts: ProviderOptions, answer: RefreshAnswer, endsAt: number): Promise<RefreshAnswer | undefined> {
+    const token = answer.access_token;
+    const now = Math.floor(Date.now() / 1000);
+    if (typeof token !== "string") return undefined;
+    if (endsAt <= now) throw oauthError(400, "invalid_grant", "the refresh token's exchange chain has ended");
+    let accessToken = token;
+    if (isJwt(token)) {
+      const jwt = issuedJwt(token);
+      if (typeof jwt.payload.exp === "number" && jwt.payload.exp <= endsAt) return undefined;
+      const jwtPlugin = ctx.context.getPlugin("jwt") as { options?: Parameters<typeof signJWT>[1]["options"] } | null;
+      accessToken = await signJWT(ctx as unknown as Parameters<typeof signJWT>[0], {
+        options: jwtPlugin?.options,
+        header: typeof jwt.header.typ === "string" ? { typ: jwt.header.typ } : {},
+        // The same key (a resource may pin one).
+        ...(typeof jwt.header.kid === "string" ? { signingKeyId: jwt.header.kid } : {}),
+        payload: { ...jwt.payload, exp: endsAt },
+      });
+    } else {
+      if (typeof answer.expires_at === "number" && answer.expires_at <= endsAt) return undefined;
+      const { api } = hookProviderApi(ctx, opts);
+      const prefix = (opts as { prefix?: { opaqueAccessToken?: string } }).prefix?.opaqueAccessToken;
+      const where = await accessTokenWhere(async (t) => api.hashToken(t, "access_token"), token, prefix);
+      if (!where) throw new Error("the refreshed access token is not one of this server's");
+      await adapterOf(ctx as unknown as TokenExchangeContext).update({
+        model: "oauthAccessToken",
+        where,
+        update: { expiresAt: new Date(endsAt * 1000) },
+      });
+    }
+    return { ...answer, access_token: accessToken, expires_in: endsAt - now, expires_at: endsAt };
   }
 
   /** One attempt, one record: a granted record becomes the refusal. */

@@ -6,7 +6,7 @@
  */
 
 import type { ActClaim, OpaqueTokenFacts } from "./engine-types.js";
-import { adapterOf, decodeInlineReference, INLINE_REFERENCE, MODEL, RECORD_REFERENCE } from "./plugin-audit.js";
+import { adapterOf, decodeInlineReference, INLINE_REFERENCE, MODEL, RECORD_REFERENCE, type Where } from "./plugin-audit.js";
 import type { TokenExchangeContext } from "./plugin-types.js";
 
 const INACTIVE: OpaqueTokenFacts = { active: false, tokenType: "access_token" };
@@ -161,13 +161,25 @@ export async function accessTokenGrant(
   token: string,
   prefix: string | undefined,
 ): Promise<string | undefined> {
+  const where = await accessTokenWhere(hash, token, prefix);
+  if (!where) return undefined;
+  const row = await adapterOf(ctx).findOne<{ refreshId?: string | null }>({ model: "oauthAccessToken", where });
+  return row?.refreshId ?? undefined;
+}
+
+/**
+ * The condition naming the stored row of one of this server's opaque access
+ * tokens (the provider's prefix and hashing); `undefined` when the token
+ * cannot be one.
+ */
+export async function accessTokenWhere(
+  hash: (token: string) => Promise<string>,
+  token: string,
+  prefix: string | undefined,
+): Promise<Where[] | undefined> {
   if (prefix && !token.startsWith(prefix)) return undefined;
   const raw = prefix ? token.slice(prefix.length) : token;
-  const row = await adapterOf(ctx).findOne<{ refreshId?: string | null }>({
-    model: "oauthAccessToken",
-    where: [{ field: "token", value: await hash(raw) }],
-  });
-  return row?.refreshId ?? undefined;
+  return [{ field: "token", value: await hash(raw) }];
 }
 
 /**
