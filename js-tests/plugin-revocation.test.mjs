@@ -286,6 +286,27 @@ for (const kind of ["jwt", "opaque"]) {
         assert.equal(await active(c.t2), false);
       });
 
+      test("a replayed refresh token: the provider ends the grant family, and what was exchanged from it ends too", async () => {
+        const c = await chain();
+        const refresh = (token) =>
+          s.post("/oauth2/token", [
+            ["grant_type", "refresh_token"],
+            ["refresh_token", token],
+          ], { authorization: s.basicHeader(BFF.client_id, BFF.client_secret) });
+        const rotated = await refresh(c.r0);
+        assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+        assert.equal(await active(c.t1), true, "a rotation ends nothing");
+        // R0 again: a replay. The provider deletes every refresh token of this
+        // client and user (and their opaque access tokens).
+        const replayed = await refresh(c.r0);
+        assert.deepEqual([replayed.status, replayed.body.error], [400, "invalid_grant"]);
+        assert.deepEqual([await active(rotated.body.access_token), await active(c.t0)], [false, false]);
+        assert.equal(await active(c.t1), false, "T1 was exchanged from a token of the ended family");
+        assert.equal(await active(c.t2), false);
+        const granted = (await s.allRecords()).filter((r) => r.decision === "granted").slice(-2);
+        assert.ok(granted.every((r) => r.revokedAt), "the records show the revocation");
+      });
+
       test("a refresh token used as the subject: revoking it ends what was exchanged from it", async () => {
         const who = await s.signUp(`user${++users}-${kind}@example.com`);
         const Rr = await s.createClient("Rr", {

@@ -125,6 +125,8 @@ function providerRefusesBody(ctx: { path?: string; body?: unknown }): boolean {
 
 const NOT_RECORDED = "the exchange could not be recorded";
 const SERVER_FAILURE = "the token exchange failed on the server";
+/** Most refresh tokens of one client and user followed after a replay. */
+const MAX_FAMILY = 1000;
 
 function first(form: FormPairs, name: string): string | undefined {
   return form.find(([k]) => k === name)?.[1];
@@ -241,6 +243,8 @@ class Exchange {
   readonly #createEngine: (settings: EngineSettings) => EngineBase;
   readonly #audit: AuditTrail;
   #engine: { engine: EngineBase; keys: KeyResolver; issuer: string } | undefined;
+  /** Per refresh request (its context): the grant family a replay would end. */
+  readonly #families = new WeakMap<object, string[]>();
 
   constructor(options: TokenExchangeOptions, createEngine: (settings: EngineSettings) => EngineBase) {
     this.#options = options;
@@ -781,13 +785,17 @@ class Exchange {
    * exchange session's end instead, so nothing refreshed outlives the chain.
    * A JWT access token is signed again with the lower `exp` (the first one
    * is never handed out); an opaque one's row is updated. If the cap cannot
-   * be applied, the refresh fails.
+   * be applied, the refresh fails. After a refusal, see {@link #familyEnded}.
    */
   async refreshed(ctx: Ctx): Promise<unknown> {
     const returned = (ctx.context as { returned?: unknown }).returned as RefreshAnswer | null | undefined;
     const opts = providerOptions(ctx);
     if (!this.#audit.usesTable || !opts) return undefined;
-    if (!returned || isApiError(returned) || typeof returned.refresh_token !== "string") return undefined;
+    if (isApiError(returned) || returned instanceof Error) {
+      await this.#familyEnded(ctx);
+      return undefined;
+    }
+    if (!returned || typeof returned.refresh_token !== "string") return undefined;
     try {
       const row = await refreshRow(ctx, opts, returned.refresh_token);
       if (!row?.sessionId) return undefined;
@@ -841,6 +849,54 @@ class Exchange {
       });
     }
     return { ...answer, access_token: accessToken, expires_in: endsAt - now, expires_at: endsAt };
+  }
+
+  /**
+   * Before a refresh at `/oauth2/token` that presents an already rotated or
+   * revoked refresh token: the provider treats it as a replay and deletes
+   * every refresh token of that client and user (no hook sees it). Their ids
+   * are noted here, so that after the refusal what was exchanged from
+   * tokens of those grants ends too ({@link #familyEnded}).
+   */
+  async refreshing(ctx: Ctx): Promise<void> {
+    const opts = providerOptions(ctx);
+    const token = (ctx.body as { refresh_token?: unknown } | undefined)?.refresh_token;
+    if (!this.#audit.usesTable || !opts || typeof token !== "string" || token.length === 0) return;
+    try {
+      const row = await refreshRow(ctx, opts, token);
+      if (!row?.revoked || !row.clientId || !row.userId) return;
+      const family = await adapterOf(ctx as unknown as TokenExchangeContext).findMany<{ id?: string }>({
+        model: "oauthRefreshToken",
+        where: [
+          { field: "clientId", value: row.clientId },
+          { field: "userId", value: row.userId },
+        ],
+        limit: MAX_FAMILY,
+      });
+      const ids = family.map((r) => r.id).filter((id): id is string => typeof id === "string");
+      if (ids.length > 0) this.#families.set(ctx.context, ids);
+    } catch (error) {
+      ctx.context.logger.error(`[token-exchange] a refresh token's grant family could not be read: ${describe(error)}`);
+    }
+  }
+
+  /** After a refused refresh: if the provider deleted the noted family, its descendants end. */
+  async #familyEnded(ctx: Ctx): Promise<void> {
+    const ids = this.#families.get(ctx.context);
+    if (!ids) return;
+    this.#families.delete(ctx.context);
+    const auth = ctx.context as unknown as AuthLike;
+    try {
+      const left = await adapterOf(ctx as unknown as TokenExchangeContext).findMany<{ id?: string }>({
+        model: "oauthRefreshToken",
+        where: [{ field: "id", value: ids, operator: "in" }],
+        limit: 1,
+      });
+      if (left.length > 0) return; // not a family invalidation (another refusal)
+      await revokeDescendants(auth, { grantIds: ids });
+    } catch (error) {
+      auth.logger.error(`[token-exchange] revocation after a refresh token replay failed: ${describe(error)}`);
+    }
   }
 
   /** One attempt, one record: a granted record becomes the refusal. */
@@ -919,6 +975,8 @@ export function makeTokenExchange(
       claims: { accessToken: (input) => exchange.claims(input) },
     };
     const isRevoke = (ctx: { path?: string }) => ctx.path === "/oauth2/revoke";
+    const isRefresh = (ctx: { path?: string; body?: unknown }) =>
+      ctx.path === "/oauth2/token" && (ctx.body as { grant_type?: unknown } | undefined)?.grant_type === "refresh_token";
     // Hooks and init's answer are better-auth's own types: kept out of the
     // public plugin type, which names nothing of better-auth.
     const plugin = {
@@ -959,14 +1017,11 @@ export function makeTokenExchange(
             handler: createAuthMiddleware(async (ctx) => exchange.preflight(ctx as unknown as Ctx)),
           },
           { matcher: isRevoke, handler: createAuthMiddleware(async (ctx) => exchange.revokeExchangedJwt(ctx as unknown as Ctx)) },
+          { matcher: isRefresh, handler: createAuthMiddleware(async (ctx) => exchange.refreshing(ctx as unknown as Ctx)) },
         ],
         after: [
           { matcher: isRevoke, handler: createAuthMiddleware(async (ctx) => exchange.revoked(ctx as unknown as Ctx)) },
-          {
-            matcher: (ctx: { path?: string; body?: unknown }) =>
-              ctx.path === "/oauth2/token" && (ctx.body as { grant_type?: unknown } | undefined)?.grant_type === "refresh_token",
-            handler: createAuthMiddleware(async (ctx) => exchange.refreshed(ctx as unknown as Ctx)),
-          },
+          { matcher: isRefresh, handler: createAuthMiddleware(async (ctx) => exchange.refreshed(ctx as unknown as Ctx)) },
         ],
       },
     };
