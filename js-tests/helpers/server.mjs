@@ -91,8 +91,10 @@ const basicHeader = (id, secret) =>
  * skips the migrations and `seedAdmin: false` signs the admin in instead of
  * signing it up (an instance started after another on the same database).
  * `baseURL` is the public origin when it is not the server's own (instances
- * behind one load balancer share it, and so one issuer); `listenOrigin` in
- * the answer is the server's own.
+ * behind one load balancer share it, and so one issuer), or better-auth's
+ * dynamic configuration (`{ allowedHosts }`, one issuer per host; the
+ * helpers then use the server's own origin); `listenOrigin` in the answer is
+ * the server's own.
  */
 export async function startServer({
   exchange: exchangeOptions = {},
@@ -114,14 +116,17 @@ export async function startServer({
   const server = http.createServer((req, res) => handler(req, res));
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const listenOrigin = `http://127.0.0.1:${server.address().port}`;
-  const origin = baseURL ?? listenOrigin;
+  const dynamicBaseURL = typeof baseURL === "object" && baseURL !== null;
+  const origin = dynamicBaseURL ? listenOrigin : (baseURL ?? listenOrigin);
   const base = `${origin}/api/auth`;
   const dir = mkdtempSync(path.join(tmpdir(), "tx-e2e-"));
   const postgres = dbKind === "postgres" ? await (await import("./postgres.mjs")).openPostgres(postgresUrl) : undefined;
   const db = postgres ? postgres.pool : await openDatabase(path.join(dir, "auth.sqlite"));
 
   const options = {
-    baseURL: origin,
+    // A dynamic configuration falls back to the server's own origin for
+    // the helpers' direct auth.api calls, which carry no request.
+    baseURL: dynamicBaseURL ? { fallback: origin, ...baseURL } : origin,
     basePath: "/api/auth",
     secret: "e2e-secret-e2e-secret-e2e-secret-0123456789abcdef",
     database: db,

@@ -127,6 +127,8 @@ const NOT_RECORDED = "the exchange could not be recorded";
 const SERVER_FAILURE = "the token exchange failed on the server";
 /** Most refresh tokens of one client and user followed after a replay. */
 const MAX_FAMILY = 1000;
+/** Most issuers (hosts of a dynamic `baseURL`) with an engine and key caches of their own. */
+const MAX_ISSUERS = 16;
 
 function first(form: FormPairs, name: string): string | undefined {
   return form.find(([k]) => k === name)?.[1];
@@ -242,7 +244,8 @@ class Exchange {
   readonly #options: TokenExchangeOptions;
   readonly #createEngine: (settings: EngineSettings) => EngineBase;
   readonly #audit: AuditTrail;
-  #engine: { engine: EngineBase; keys: KeyResolver; issuer: string } | undefined;
+  /** Per issuer (this server's, per host with a dynamic `baseURL`), least recently used first. */
+  readonly #engines = new Map<string, { engine: EngineBase; keys: KeyResolver }>();
   /** Per refresh request (its context): the grant family a replay would end. */
   readonly #families = new WeakMap<object, string[]>();
 
@@ -252,14 +255,26 @@ class Exchange {
     this.#audit = new AuditTrail(options.audit);
   }
 
-  /** Created on the first request: the issuer and lifetimes are known only then. */
+  /**
+   * The engine for this request's issuer, created on first use: the issuer
+   * and lifetimes are known only from a request. The issuer is the jwt
+   * plugin's `issuer`, else the request's base URL, which differs per host
+   * with better-auth's dynamic `baseURL` (`allowedHosts`): each host is an
+   * issuer of its own, as in the tokens the provider signs there. At most
+   * {@link MAX_ISSUERS} are kept, the least recently used dropped first.
+   */
   #engineFor(ctx: Ctx, opts: ProviderOptions) {
-    if (this.#engine) return this.#engine;
     const jwtPlugin = ctx.context.getPlugin("jwt") as
       | { options?: { jwt?: { issuer?: string }; jwks?: { remoteUrl?: string } }; endpoints?: Record<string, unknown> }
       | null
       | undefined;
     const issuer = jwtPlugin?.options?.jwt?.issuer ?? ctx.context.baseURL;
+    const known = this.#engines.get(issuer);
+    if (known) {
+      this.#engines.delete(issuer);
+      this.#engines.set(issuer, known);
+      return known;
+    }
     const o = this.#options;
     const settings: EngineSettings = {
       issuer,
@@ -303,8 +318,10 @@ class Exchange {
         logger: ctx.context.logger,
       },
     );
-    this.#engine = { engine, keys, issuer };
-    return this.#engine;
+    const created = { engine, keys };
+    if (this.#engines.size >= MAX_ISSUERS) this.#engines.delete(this.#engines.keys().next().value as string);
+    this.#engines.set(issuer, created);
+    return created;
   }
 
   /**
