@@ -2,7 +2,8 @@
 // several hosts and signs the tokens issued on each in that host's name, so
 // each host is an issuer of its own. The plugin keeps one engine (and key
 // cache) per issuer: a token of this server is exchanged on the host that
-// issued it, whichever host served the first exchange (TX-20, TX-21).
+// issued it, whichever host served the first exchange (TX-20: the issuer on an
+// allow-list, this server being one issuer per host).
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -59,7 +60,7 @@ async function exchangeOn(host, token) {
   return { status: response.status, body: await response.json() };
 }
 
-test("TX-21: each host exchanges the tokens issued in its name, whichever host answered first", async () => {
+test("TX-20: each host exchanges the tokens issued in its name, whichever host answered first", async () => {
   // The first exchange, on the server's own host.
   const first = (await s.authorize(alice, A, { scope: "profile", resource: RES })).access_token;
   assert.equal(decodeJwt(first).iss, `${s.listenOrigin}/api/auth`);
@@ -77,7 +78,7 @@ test("TX-21: each host exchanges the tokens issued in its name, whichever host a
   assert.equal(r3.status, 200, JSON.stringify(r3.body));
 });
 
-test("TX-21: a token issued on one host is another issuer's on the other host", async () => {
+test("TX-20: a token issued on one host is another issuer's on the other host", async () => {
   const r = await exchangeOn(SECOND, await tokenOn(s.listenOrigin));
   assert.deepEqual([r.status, r.body.error], [400, "invalid_request"]);
   const rows = await s.records();
