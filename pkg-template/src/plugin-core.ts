@@ -143,6 +143,11 @@ function refreshFormat(opts: unknown): RefreshTokenFormat {
   return { prefix: o.prefix?.refreshToken, decrypt: o.formatRefreshToken?.decrypt };
 }
 
+/** The prefix the provider puts on opaque access tokens, if any. */
+function opaqueAccessPrefix(opts: unknown): string | undefined {
+  return (opts as { prefix?: { opaqueAccessToken?: string } }).prefix?.opaqueAccessToken;
+}
+
 /** The provider's options, from its plugin (in hooks, which get no `opts`). */
 function providerOptions(ctx: { context: { getPlugin(id: string): unknown } }): ProviderOptions | undefined {
   return (ctx.context.getPlugin("oauth-provider") as { options?: ProviderOptions } | null | undefined)?.options;
@@ -500,9 +505,9 @@ class Exchange {
       );
       if (!facts.active || !this.#audit.usesTable) return { facts };
       // The grant it was issued with: revoking that grant revokes what is exchanged from it.
-      const prefix = (opts as { prefix?: { opaqueAccessToken?: string } }).prefix?.opaqueAccessToken;
       const tctx = ctx as unknown as TokenExchangeContext;
-      return { facts, grantId: await accessTokenGrant(tctx, async (t) => provider.hashToken(t, "access_token"), token, prefix) };
+      const hash = async (t: string) => provider.hashToken(t, "access_token");
+      return { facts, grantId: await accessTokenGrant(tctx, hash, token, opaqueAccessPrefix(opts)) };
     }
     if (declared === REFRESH_TOKEN_TYPE && refreshAccepted) {
       return refreshTokenFacts(
@@ -856,8 +861,7 @@ class Exchange {
     } else {
       if (typeof answer.expires_at === "number" && answer.expires_at <= endsAt) return undefined;
       const { api } = hookProviderApi(ctx, opts);
-      const prefix = (opts as { prefix?: { opaqueAccessToken?: string } }).prefix?.opaqueAccessToken;
-      const where = await accessTokenWhere(async (t) => api.hashToken(t, "access_token"), token, prefix);
+      const where = await accessTokenWhere(async (t) => api.hashToken(t, "access_token"), token, opaqueAccessPrefix(opts));
       if (!where) throw new Error("the refreshed access token is not one of this server's");
       await adapterOf(ctx as unknown as TokenExchangeContext).update({
         model: "oauthAccessToken",
