@@ -2,13 +2,16 @@
 // generator does not share its event loop. Two better-auth servers with the
 // token-exchange plugin (js-tests/helpers/server.mjs, SQLite): one as
 // installed by default, one whose audit records go to an in-memory sink (the
-// exchange without database writes). Each has one client allowed both
-// grants, one user and a JWT access token of theirs. Prints one JSON line
-// with the requests of the three cases, then serves until its standard input
+// exchange without database writes). Each has one client allowed the grants,
+// one user and a JWT access token of theirs. The first also has a minimal
+// extension grant of the bench's own (below), the least any grant that
+// issues a user's token through the provider does. Prints one JSON line with
+// the requests of the four cases, then serves until its standard input
 // closes (answering "cpu" lines with its CPU time).
 
 import assert from "node:assert/strict";
 import { createInterface } from "node:readline";
+import { extendOAuthProvider } from "@better-auth/oauth-provider";
 import Database from "better-sqlite3";
 
 // Counts the SQL statements the server prepares: Kysely prepares each query
@@ -27,19 +30,47 @@ const journal = process.argv[2] ?? "wal";
 const helper = process.env.BENCH_SERVER_HELPER ?? new URL("../js-tests/helpers/server.mjs", import.meta.url).href;
 const { GRANT, startServer, TT } = await import(helper);
 
+// The floor of a user-token grant: the provider authenticates the client,
+// the user is read, the provider issues the token (checking the client's
+// links to the resource as for any grant). No subject token, no decision,
+// no record: what any grant issuing a user's token through
+// oauth-provider's extension grants does at least, and token exchange with it.
+const ISSUE_ONLY = "urn:example:bench:issue-only";
+const issueOnly = {
+  id: "bench-issue-only",
+  init(ctx) {
+    extendOAuthProvider(ctx, {
+      grants: {
+        [ISSUE_ONLY]: async ({ ctx: c, provider }) => {
+          const { client } = await provider.authenticateClient();
+          const user = await c.context.internalAdapter.findUserById(c.body.user_id);
+          assert.ok(user, "the bench user exists");
+          return provider.issueTokens({ client, user, scopes: c.body.scope.split(" "), resources: [c.body.resource] });
+        },
+      },
+    });
+  },
+};
+
 /**
  * One better-auth server with the plugin (`exchange`: its options), one
  * client allowed both grants, one user and a JWT access token of theirs.
  */
-async function setUp(exchange) {
-  const s = await startServer({ provider: { clientPrivileges: () => true }, exchange });
+async function setUp(exchange, extraPlugins = []) {
+  const s = await startServer({ provider: { clientPrivileges: () => true }, exchange, extraPlugins });
   // WAL with synchronous = NORMAL: the usual setting for a server. With the
   // default rollback journal every commit (each exchange's audit record)
   // waits for the disk.
   if (journal === "wal") s.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
   for (const id of [RESOURCE, TARGET]) await s.createResource(id);
   const client = await s.createClient("bench", {
-    grant_types: ["authorization_code", "refresh_token", "client_credentials", GRANT],
+    grant_types: [
+      "authorization_code",
+      "refresh_token",
+      "client_credentials",
+      GRANT,
+      ...(extraPlugins.length > 0 ? [ISSUE_ONLY] : []),
+    ],
     client_credentials_scopes: ["orders:read"],
   });
   await s.link(client, [RESOURCE, TARGET]);
@@ -70,12 +101,20 @@ async function setUp(exchange) {
       ["scope", "orders:read"],
     ]),
   );
-  return { s, exchangeRequest, clientCredentials };
+  const issueOnlyRequest = request(
+    new URLSearchParams([
+      ["grant_type", ISSUE_ONLY],
+      ["user_id", user.user.id],
+      ["resource", TARGET],
+      ["scope", "orders:read"],
+    ]),
+  );
+  return { s, exchangeRequest, clientCredentials, issueOnlyRequest };
 }
 
 // The plugin as installed by default: the audit table, with each granted
 // exchange's session and lineage (revocation that follows the chain).
-const main = await setUp({});
+const main = await setUp({}, [issueOnly]);
 // The same exchange with the audit records going to a custom sink that keeps
 // them in memory: no database write at all (and so no lineage). Not a
 // configuration to run (TX-61 wants a durable record); it shows what the
@@ -89,6 +128,7 @@ const inMemory = await setUp({
 const cases = {
   token_exchange: main.exchangeRequest,
   token_exchange_no_writes: inMemory.exchangeRequest,
+  issue_only: main.issueOnlyRequest,
   client_credentials: main.clientCredentials,
 };
 // Each answers 200 with a JWT access token before anything is timed.

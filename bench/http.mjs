@@ -2,11 +2,13 @@
 // against the same server's own client_credentials grant (which also
 // authenticates a client and signs a JWT), with autocannon as the load
 // generator. One better-auth server (SQLite, bench/http-server.mjs, in a
-// process of its own) serves both, and a second one in the same process the
-// exchange with its audit records kept in memory (no database writes), to
-// show what the writes cost. The cases take turns, several rounds each, and
-// the table reports medians, with the server process's CPU time and the SQL
-// statements it ran per request.
+// process of its own) serves both. Two more cases show where the difference
+// goes: the exchange on a second server in the same process whose audit
+// records are kept in memory (no database writes), and a minimal extension
+// grant of the bench's own that only authenticates, reads the user and
+// issues (the least a grant issuing a user's token does). The cases take
+// turns, several rounds each, and the table reports medians, with the server
+// process's CPU time and the SQL statements it ran per request.
 
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -53,8 +55,8 @@ function fire({ url, headers, body }, { connections, seconds }) {
  * `journal`: `"wal"` runs SQLite in WAL mode with `synchronous = NORMAL` (the
  * usual setting for a server); `"default"` keeps the rollback journal, where
  * every commit (each exchange's audit record) waits for the disk.
- * `withoutWrites`: also run the exchange whose audit records are kept in
- * memory (the second server).
+ * `attribution`: also run the exchange whose audit records are kept in
+ * memory (the second server) and the minimal user-token grant.
  */
 export async function run({
   rounds = 3,
@@ -62,12 +64,12 @@ export async function run({
   connections = 8,
   journal = "wal",
   nodeArgs = [],
-  withoutWrites = true,
+  attribution = true,
 } = {}) {
   const server = await startServerProcess(journal, nodeArgs);
   try {
-    const { token_exchange_no_writes: noWrites, ...grants } = server.fixtures.cases;
-    const cases = withoutWrites ? { ...grants, token_exchange_no_writes: noWrites } : grants;
+    const { token_exchange_no_writes: noWrites, issue_only: issueOnly, ...grants } = server.fixtures.cases;
+    const cases = attribution ? { ...grants, token_exchange_no_writes: noWrites, issue_only: issueOnly } : grants;
     const samples = Object.fromEntries(
       Object.keys(cases).map((k) => [k, { rps: [], p50: [], p99: [], cpuMs: [], statements: [], errors: 0 }]),
     );
@@ -114,12 +116,16 @@ export function render(r) {
       [
         row("token-exchange", r.token_exchange),
         ...(r.token_exchange_no_writes ? [row("token-exchange, audit kept in memory", r.token_exchange_no_writes)] : []),
+        ...(r.issue_only ? [row("minimal user-token grant", r.issue_only)] : []),
         row("client_credentials", r.client_credentials),
       ],
     ) +
     `\nratio token-exchange / client_credentials (req/s): ${fmt.ratio(r.token_exchange.rps / r.client_credentials.rps)}` +
     (r.token_exchange_no_writes
       ? `\nratio token-exchange without database writes / client_credentials (req/s): ${fmt.ratio(r.token_exchange_no_writes.rps / r.client_credentials.rps)}`
+      : "") +
+    (r.issue_only
+      ? `\nratio minimal user-token grant (authenticate, read the user, issue) / client_credentials (req/s): ${fmt.ratio(r.issue_only.rps / r.client_credentials.rps)}`
       : "")
   );
 }

@@ -38,8 +38,8 @@ for (const name of which) {
     const options = quick ? { rounds: 1, seconds: 2 } : { rounds: 3, seconds: 5 };
     results.http = await m.run({ ...options, journal: "wal" });
     console.log(m.render(results.http));
-    // Without writes the journal does not matter: that case runs once, in WAL.
-    results.httpRollbackJournal = await m.run({ ...options, journal: "default", withoutWrites: false });
+    // The attribution cases (no writes, the minimal grant) run once, in WAL.
+    results.httpRollbackJournal = await m.run({ ...options, journal: "default", attribution: false });
     console.log(m.render(results.httpRollbackJournal));
   } else if (name === "start") {
     const m = await import("./start.mjs");
