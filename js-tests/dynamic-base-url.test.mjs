@@ -3,30 +3,73 @@
 // each host is an issuer of its own. The plugin keeps one engine (and key
 // cache) per issuer: a token of this server is exchanged on the host that
 // issued it, whichever host served the first exchange (TX-20: the issuer on an
-// allow-list, this server being one issuer per host).
+// allow-list, this server being one issuer per host). The trusted issuers' key
+// sets are shared by those engines: loaded once for every host, with one
+// refetch rate limit (TX-22, TX-24).
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { decodeJwt } from "jose";
+import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { signJWT } from "better-auth/plugins/jwt";
-import { GRANT, startServer, subject } from "./helpers/server.mjs";
+import { GRANT, startJwksServer, startServer, subject, TT } from "./helpers/server.mjs";
 
 const RES = "https://billing.api.example/";
 const SECOND = "http://second.test";
+const IDP_AUDIENCE = "https://as.example/";
+const REFETCH_SECONDS = 8;
 
-let s, A, alice;
+let s, ext, A, alice;
+const idpKeys = {}; // kid -> key pair
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 before(async () => {
-  s = await startServer({ baseURL: { allowedHosts: ["127.0.0.1:*", "second.test"], protocol: "http" } });
+  ext = await startJwksServer();
+  idpKeys.k1 = await generateKeyPair("ES256", { extractable: true });
+  ext.setKeys("idp", { keys: [await idpJwk("k1")] });
+  s = await startServer({
+    baseURL: { allowedHosts: ["127.0.0.1:*", "second.test", "*.hosts.test"], protocol: "http" },
+    exchange: {
+      trustedIssuers: [
+        { issuer: ext.issuer("idp"), audiences: [IDP_AUDIENCE], jwksUri: `${ext.issuer("idp")}/jwks`, providerId: "idp" },
+      ],
+      jwksRefetchIntervalSeconds: REFETCH_SECONDS,
+    },
+  });
   await s.createResource(RES);
-  A = await s.createClient("A", { metadata: { allowedTokenExchange: true } });
+  A = await s.createClient("A", {
+    metadata: { allowedTokenExchange: true, tokenExchange: { trustedIssuers: [ext.issuer("idp")] } },
+  });
   await s.link(A, [RES]);
   alice = await s.signUp("alice@example.com", "Alice");
+  await s.context.adapter.create({
+    model: "account",
+    data: { userId: alice.user.id, providerId: "idp", accountId: "ext-alice", createdAt: new Date(), updatedAt: new Date() },
+  });
 });
 
 after(async () => {
   await s?.stop();
+  await ext?.stop();
 });
+
+async function idpJwk(kid) {
+  return { ...(await exportJWK(idpKeys[kid].publicKey)), kid, alg: "ES256", use: "sig" };
+}
+
+/** A token of the trusted issuer about Alice, signed with `kid` (a key its set may lack). */
+async function idpToken(kid) {
+  idpKeys[kid] ??= await generateKeyPair("ES256", { extractable: true });
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ scope: "profile" })
+    .setProtectedHeader({ alg: "ES256", typ: "JWT", kid })
+    .setIssuer(ext.issuer("idp"))
+    .setAudience(IDP_AUDIENCE)
+    .setSubject("ext-alice")
+    .setIssuedAt(now)
+    .setExpirationTime(now + 600)
+    .sign(idpKeys[kid].privateKey);
+}
 
 /** An access token of this server as the provider signs it on `host`: its key, the host's issuer. */
 async function tokenOn(host) {
@@ -48,8 +91,8 @@ async function tokenOn(host) {
 }
 
 /** A token exchange handled as if it arrived on `host`. */
-async function exchangeOn(host, token) {
-  const body = new URLSearchParams([["grant_type", GRANT], ...subject(token), ["resource", RES]]);
+async function exchangeOn(host, token, type = TT.access) {
+  const body = new URLSearchParams([["grant_type", GRANT], ...subject(token, type), ["resource", RES]]);
   const response = await s.auth.handler(
     new Request(`${host}/api/auth/oauth2/token`, {
       method: "POST",
@@ -83,4 +126,48 @@ test("TX-20: a token issued on one host is another issuer's on the other host", 
   assert.deepEqual([r.status, r.body.error], [400, "invalid_request"]);
   const rows = await s.records();
   assert.equal(rows.at(-1).reason, "untrusted_issuer");
+});
+
+test("TX-24: a trusted issuer's keys are loaded once for every host, and the refetch limit holds across hosts", async () => {
+  // More hosts than engines kept: engines are dropped and created again.
+  const hosts = Array.from({ length: 20 }, (_, i) => `http://h${i}.hosts.test`);
+  const fetches = () => ext.fetchCount("idp");
+  const lastReason = async () => (await s.records()).at(-1).reason;
+
+  // The first exchange loads the set.
+  const loaded = Date.now();
+  const first = await exchangeOn(hosts[0], await idpToken("k1"), TT.jwt);
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  assert.equal(fetches(), 1);
+
+  // Tokens naming kids the set lacks, each on another host: within the
+  // refetch interval none causes a fetch (one engine per host would fetch
+  // on each).
+  for (const [i, host] of hosts.entries()) {
+    const r = await exchangeOn(host, await idpToken(`unknown-${i}`), TT.jwt);
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+    assert.equal(await lastReason(), "unknown_key");
+  }
+  assert.equal(fetches(), 1, "no fetch within the refetch interval, whatever the host");
+
+  for (const host of [...hosts, ...hosts]) {
+    const r = await exchangeOn(host, await idpToken("k1"), TT.jwt);
+    assert.equal(r.status, 200, `${host}: ${JSON.stringify(r.body)}`);
+  }
+  assert.equal(fetches(), 1, "one fetch for every exchange on 20 hosts");
+
+  // The issuer rotates to k2. Past the interval, a k2 token on one host
+  // reloads the set; every other host then has it without a fetch of its
+  // own, and k1, gone from the set, is refused everywhere.
+  idpKeys.k2 = await generateKeyPair("ES256", { extractable: true });
+  ext.setKeys("idp", { keys: [await idpJwk("k2")] });
+  await sleep(Math.max(0, REFETCH_SECONDS * 1000 + 200 - (Date.now() - loaded)));
+  for (const host of hosts) {
+    const r = await exchangeOn(host, await idpToken("k2"), TT.jwt);
+    assert.equal(r.status, 200, `${host}: ${JSON.stringify(r.body)}`);
+  }
+  assert.equal(fetches(), 2, "the rotation was fetched once");
+  const old = await exchangeOn(hosts[7], await idpToken("k1"), TT.jwt);
+  assert.equal(old.status, 400, JSON.stringify(old.body));
+  assert.equal(await lastReason(), "unknown_key");
 });

@@ -61,30 +61,44 @@ interface CacheEntry {
   /** Last attempt, successful or not (ms), for the refetch rate limit. */
   attemptedAt: number;
   inFlight?: Promise<void>;
+  /** The set as last loaded (or emptied), handed to engines holding an older one. */
+  jwks?: Jwks;
+  /** Bumped each time `jwks` changes; `0` before the first load. */
+  version: number;
 }
 
 /**
- * Loads and caches key sets into one engine, per issuer. Safe under
- * concurrent requests: a load in flight is shared, and waited for.
+ * Loads and caches key sets per issuer, into one engine (the
+ * resource-server helper's) or several (the plugin's, one per issuer of
+ * this server, which share the trusted issuers' sets). A set is loaded once
+ * for every engine, and the refetch rate limit holds across them: an engine
+ * created later gets the set already loaded, not a fetch of its own. Safe
+ * under concurrent requests: a load in flight is shared, and waited for.
  */
 export class IssuerKeyCache {
-  readonly #engine: EngineBase;
   readonly #settings: KeyCacheSettings;
   readonly #cache = new Map<string, CacheEntry>();
   readonly #now: () => number;
+  /** Per engine: the version of each issuer's set it holds. */
+  readonly #held = new WeakMap<EngineBase, Map<string, number>>();
 
-  constructor(engine: EngineBase, settings: KeyCacheSettings) {
-    this.#engine = engine;
+  constructor(settings: KeyCacheSettings) {
     this.#settings = settings;
     this.#now = settings.now ?? Date.now;
   }
 
   /**
-   * Makes sure the engine holds a fresh key set for `issuer` with `kid`
-   * (when given). `reloaded` tracks issuers already reloaded during this
-   * request: at most one reload per request.
+   * Makes sure `engine` holds a fresh key set for `issuer` with `kid` (when
+   * given). `reloaded` tracks issuers already reloaded during this request:
+   * at most one reload per request.
    */
-  async ensure(issuer: string, kid: string | undefined, source: KeySource, reloaded: Set<string>): Promise<void> {
+  async ensure(
+    engine: EngineBase,
+    issuer: string,
+    kid: string | undefined,
+    source: KeySource,
+    reloaded: Set<string>,
+  ): Promise<void> {
     const entry = this.#entry(issuer);
     // A concurrent request is loading this set: its result may be the answer.
     if (entry.inFlight) await entry.inFlight;
@@ -92,14 +106,16 @@ export class IssuerKeyCache {
     const age = now - entry.loadedAt;
     if (entry.loadedAt > 0 && age >= Math.max(this.#settings.maxStaleMs, this.#settings.cacheTtlMs)) {
       // Reloads kept failing: stop trusting keys nobody could confirm for so long.
-      this.store(issuer, { keys: [] });
       entry.loadedAt = 0;
+      entry.jwks = { keys: [] };
+      entry.version++;
       this.#settings.logger.warn(
         `[token-exchange] the key set of issuer ${issuer} was last loaded ${Math.round(age / 1000)} s ago: dropped`,
       );
     }
+    this.#sync(engine, issuer, entry);
     const fresh = entry.loadedAt > 0 && now - entry.loadedAt < this.#settings.cacheTtlMs;
-    if (fresh && this.#engine.hasKey(issuer, kid)) return;
+    if (fresh && engine.hasKey(issuer, kid)) return;
     if (reloaded.has(issuer)) return;
     // An unknown kid may mean the issuer rotated its keys; a stale or failed
     // set is due for another try, within the rate limit.
@@ -107,12 +123,14 @@ export class IssuerKeyCache {
       return;
     }
     reloaded.add(issuer);
-    await this.#load(issuer, source, entry);
+    await this.#load(engine, issuer, source, entry);
+    // Another engine's load may have been the one in flight.
+    this.#sync(engine, issuer, entry);
   }
 
-  /** Stores a key set now (an inline one); `false` when the engine refused it (logged). */
-  store(issuer: string, jwks: Jwks): boolean {
-    const answer = this.#engine.setIssuerKeys(issuer, jwks);
+  /** Stores a key set in `engine` now (an inline one); `false` when the engine refused it (logged). */
+  store(engine: EngineBase, issuer: string, jwks: Jwks): boolean {
+    const answer = engine.setIssuerKeys(issuer, jwks);
     if (answer.type === "failure") {
       this.#settings.logger.warn(
         `[token-exchange] the key set of issuer ${issuer} was refused: ${answer.reason} (${answer.description})`,
@@ -125,13 +143,31 @@ export class IssuerKeyCache {
   #entry(issuer: string): CacheEntry {
     let entry = this.#cache.get(issuer);
     if (!entry) {
-      entry = { loadedAt: 0, attemptedAt: 0 };
+      entry = { loadedAt: 0, attemptedAt: 0, version: 0 };
       this.#cache.set(issuer, entry);
     }
     return entry;
   }
 
-  async #load(issuer: string, source: KeySource, entry: CacheEntry): Promise<void> {
+  #heldBy(engine: EngineBase): Map<string, number> {
+    let held = this.#held.get(engine);
+    if (!held) {
+      held = new Map();
+      this.#held.set(engine, held);
+    }
+    return held;
+  }
+
+  /** Hands `engine` the issuer's current set when it holds an older one, or none. */
+  #sync(engine: EngineBase, issuer: string, entry: CacheEntry): void {
+    if (!entry.jwks) return;
+    const held = this.#heldBy(engine);
+    if (held.get(issuer) === entry.version) return;
+    held.set(issuer, entry.version);
+    this.store(engine, issuer, entry.jwks);
+  }
+
+  async #load(engine: EngineBase, issuer: string, source: KeySource, entry: CacheEntry): Promise<void> {
     if (entry.inFlight) return entry.inFlight;
     entry.attemptedAt = this.#now();
     const run = async () => {
@@ -142,7 +178,12 @@ export class IssuerKeyCache {
         this.#settings.logger.warn(`[token-exchange] could not load the keys of issuer ${issuer}: ${describe(error)}`);
         return;
       }
-      if (jwks && this.store(issuer, jwks)) entry.loadedAt = this.#now();
+      // A set the engine refuses (logged) changes nothing, for any engine.
+      if (!jwks || !this.store(engine, issuer, jwks)) return;
+      entry.loadedAt = this.#now();
+      entry.jwks = jwks;
+      entry.version++;
+      this.#heldBy(engine).set(issuer, entry.version);
     };
     entry.inFlight = run().finally(() => {
       entry.inFlight = undefined;

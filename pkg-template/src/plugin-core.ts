@@ -54,7 +54,7 @@ import {
 } from "./plugin-audit.js";
 import { authenticate, authenticatedClient, claimedClientId, isApiError, usedBasic } from "./plugin-client.js";
 import { BodyTooLarge, describe, readLimited } from "./http.js";
-import { fetchJwks } from "./keys.js";
+import { fetchJwks, IssuerKeyCache } from "./keys.js";
 import { KeyResolver } from "./plugin-keys.js";
 import { ExchangeReads } from "./plugin-reads.js";
 import {
@@ -251,6 +251,8 @@ class Exchange {
   readonly #audit: AuditTrail;
   /** Per issuer (this server's, per host with a dynamic `baseURL`), least recently used first. */
   readonly #engines = new Map<string, { engine: EngineBase; keys: KeyResolver }>();
+  /** The trusted issuers' key sets, shared by the engines (created with the first). */
+  #trustedKeys: IssuerKeyCache | undefined;
   /** Per refresh request (its context): the grant family a replay would end. */
   readonly #families = new WeakMap<object, string[]>();
 
@@ -295,6 +297,15 @@ class Exchange {
       })),
     };
     const engine = this.#createEngine(settings);
+    const keySettings = {
+      trustedIssuers: o.trustedIssuers ?? [],
+      cacheTtlMs: (o.jwksCacheTtlSeconds ?? 300) * 1000,
+      maxStaleMs: (o.jwksMaxStaleSeconds ?? 3600) * 1000,
+      refetchIntervalMs: (o.jwksRefetchIntervalSeconds ?? 30) * 1000,
+      fetchTimeoutMs: o.jwksFetchTimeoutMs ?? 3000,
+      ...(o.resolveKeys ? { resolveKeys: o.resolveKeys } : {}),
+      logger: ctx.context.logger,
+    };
     const keys = new KeyResolver(
       engine,
       {
@@ -313,15 +324,9 @@ class Exchange {
           return (jwks ?? null) as Jwks | null;
         },
       },
-      {
-        trustedIssuers: o.trustedIssuers ?? [],
-        cacheTtlMs: (o.jwksCacheTtlSeconds ?? 300) * 1000,
-        maxStaleMs: (o.jwksMaxStaleSeconds ?? 3600) * 1000,
-        refetchIntervalMs: (o.jwksRefetchIntervalSeconds ?? 30) * 1000,
-        fetchTimeoutMs: o.jwksFetchTimeoutMs ?? 3000,
-        ...(o.resolveKeys ? { resolveKeys: o.resolveKeys } : {}),
-        logger: ctx.context.logger,
-      },
+      keySettings,
+      // The trusted issuers' sets: one cache for every engine.
+      (this.#trustedKeys ??= new IssuerKeyCache(keySettings)),
     );
     const created = { engine, keys };
     if (this.#engines.size >= MAX_ISSUERS) this.#engines.delete(this.#engines.keys().next().value as string);

@@ -12,12 +12,17 @@
  * What is kept in memory, per plugin instance (and so per server process):
  * one entry per issuer that is this server or a configured trusted issuer
  * (never per issuer a token names), holding the times of the last load and
- * attempt; the key sets themselves live in the engine (at most 100 keys and
- * 1 MiB per set). A set is reloaded when it is older than `cacheTtlMs`, or
- * at once when a token names a `kid` it lacks (for remote sets, this
- * server's own included, at most once per `refetchIntervalMs`). A set that
- * cannot be reloaded is used until `maxStaleMs` after its last successful
- * load, then dropped.
+ * attempt and the set last loaded (at most 100 keys and 1 MiB per set). A
+ * set is reloaded when it is older than `cacheTtlMs`, or at once when a
+ * token names a `kid` it lacks (for remote sets, this server's own included,
+ * at most once per `refetchIntervalMs`). A set that cannot be reloaded is
+ * used until `maxStaleMs` after its last successful load, then dropped.
+ *
+ * With one engine per issuer of this server (a dynamic `baseURL`), each
+ * engine has its own entry for this server's keys, while the trusted
+ * issuers' entries are shared by all of them (one {@link IssuerKeyCache}): an
+ * engine created for a new host gets the sets already loaded, and the
+ * refetch rate limit holds across hosts.
  * @internal
  */
 
@@ -51,21 +56,26 @@ export interface KeyResolverSettings {
 
 /**
  * Loads and caches the key sets of this server and the trusted issuers into
- * one engine (through {@link IssuerKeyCache}). One instance per engine.
+ * one engine (through {@link IssuerKeyCache}). One instance per engine; the
+ * trusted issuers' cache is shared (`trusted`).
  */
 export class KeyResolver {
+  readonly #engine: EngineBase;
   readonly #own: OwnKeySource;
   readonly #settings: KeyResolverSettings;
-  readonly #cache: IssuerKeyCache;
+  readonly #ownCache: IssuerKeyCache;
+  readonly #trusted: IssuerKeyCache;
 
-  constructor(engine: EngineBase, own: OwnKeySource, settings: KeyResolverSettings) {
+  constructor(engine: EngineBase, own: OwnKeySource, settings: KeyResolverSettings, trusted: IssuerKeyCache) {
+    this.#engine = engine;
     this.#own = own;
     this.#settings = settings;
-    this.#cache = new IssuerKeyCache(engine, settings);
+    this.#ownCache = new IssuerKeyCache(settings);
+    this.#trusted = trusted;
     // Inline key sets never change: set them once (unless a callback owns keys).
     if (!settings.resolveKeys) {
-      for (const trusted of settings.trustedIssuers) {
-        if (trusted.jwks) this.#cache.store(trusted.issuer, trusted.jwks);
+      for (const t of settings.trustedIssuers) {
+        if (t.jwks) trusted.store(engine, t.issuer, t.jwks);
       }
     }
   }
@@ -92,6 +102,7 @@ export class KeyResolver {
         ? () => this.#own.load(ctx)
         : () => (trusted?.jwksUri ? fetchJwks(trusted.jwksUri, this.#settings.fetchTimeoutMs) : null);
     const rateLimited = !resolveKeys && (!own || this.#own.remote);
-    await this.#cache.ensure(issuer, hint.keyId, { load, rateLimited }, reloaded);
+    const cache = own ? this.#ownCache : this.#trusted;
+    await cache.ensure(this.#engine, issuer, hint.keyId, { load, rateLimited }, reloaded);
   }
 }

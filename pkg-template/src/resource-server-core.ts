@@ -187,7 +187,7 @@ export function makeResourceServer(createEngine: (settings: EngineSettings) => E
     });
     const now = options.now ?? Date.now;
     const logger = options.logger ?? console;
-    const keys = new IssuerKeyCache(engine, {
+    const keys = new IssuerKeyCache({
       cacheTtlMs: (options.jwksCacheTtlSeconds ?? 300) * 1000,
       refetchIntervalMs: (options.jwksRefetchIntervalSeconds ?? 30) * 1000,
       maxStaleMs: (options.jwksMaxStaleSeconds ?? 3600) * 1000,
@@ -224,7 +224,7 @@ export function makeResourceServer(createEngine: (settings: EngineSettings) => E
           // is refused by the engine without any fetch.
           const hint = engine.inspect([["subject_token", token]]).subject;
           if (hint?.format === "jwt" && hint.issuer === issuer) {
-            await keys.ensure(issuer, hint.keyId, source, new Set());
+            await keys.ensure(engine, issuer, hint.keyId, source, new Set());
           }
         }
         const answer = engine.verifyAccessToken({
