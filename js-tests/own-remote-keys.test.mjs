@@ -3,12 +3,13 @@
 // its own, so the plugin fetches the remote set like a trusted issuer's
 // (TX-22, TX-24). Subject tokens of this server are verified against it, and
 // a stream of tokens naming `kid`s the set lacks drives at most one fetch per
-// `jwksRefetchIntervalSeconds`, not one per request.
+// `jwksRefetchIntervalSeconds`, not one per request, nor one per host with a
+// dynamic `baseURL`.
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from "jose";
-import { startJwksServer, startServer, subject } from "./helpers/server.mjs";
+import { GRANT, startJwksServer, startServer, subject } from "./helpers/server.mjs";
 
 const RES = "https://billing.api.example/";
 const REFETCH_SECONDS = 2;
@@ -94,5 +95,62 @@ test("TX-24: a key added to the remote set is accepted once the refetch interval
     assert.equal(r.status, 200, JSON.stringify(r.body));
   } finally {
     signingKid = "k1";
+  }
+});
+
+test("TX-22: with a dynamic baseURL the remote set is fetched once for every host, and the refetch limit holds across hosts", async () => {
+  keyHost.setKeys("shared", { keys: [await publicJwk("k1")] });
+  const d = await startServer({
+    baseURL: { allowedHosts: ["127.0.0.1:*", "*.hosts.test"], protocol: "http" },
+    jwt: { jwks: { remoteUrl: `${keyHost.issuer("shared")}/jwks`, keyPairConfig: { alg: "EdDSA" } }, jwt: { sign } },
+    exchange: { jwksRefetchIntervalSeconds: 60 },
+  });
+  try {
+    await d.createResource(RES);
+    const client = await d.createClient("A", { metadata: { allowedTokenExchange: true } });
+    await d.link(client, [RES]);
+    const bob = await d.signUp("bob@example.com", "Bob");
+    /** A token in the server's name on `host` (that host's issuer), signed with `kid`. */
+    const tokenOn = async (host, kid) => {
+      keys[kid] ??= await generateKeyPair("EdDSA", { extractable: true });
+      const now = Math.floor(Date.now() / 1000);
+      return new SignJWT({ scope: "profile", azp: client.client_id, client_id: client.client_id })
+        .setProtectedHeader({ alg: "EdDSA", typ: "at+jwt", kid })
+        .setIssuer(`${host}/api/auth`)
+        .setAudience(RES)
+        .setSubject(bob.user.id)
+        .setIssuedAt(now)
+        .setExpirationTime(now + 600)
+        .sign(keys[kid].privateKey);
+    };
+    const exchangeOn = async (host, token) => {
+      const response = await d.auth.handler(
+        new Request(`${host}/api/auth/oauth2/token`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/x-www-form-urlencoded",
+            authorization: d.basicHeader(client.client_id, client.client_secret),
+          },
+          body: new URLSearchParams([["grant_type", GRANT], ...subject(token), ["resource", RES]]),
+        }),
+      );
+      return { status: response.status, body: await response.json() };
+    };
+    // More hosts than engines kept: engines are dropped and created again.
+    const hosts = Array.from({ length: 20 }, (_, i) => `http://h${i}.hosts.test`);
+    for (const host of [...hosts, ...hosts]) {
+      const r = await exchangeOn(host, await tokenOn(host, "k1"));
+      assert.equal(r.status, 200, `${host}: ${JSON.stringify(r.body)}`);
+      assert.equal(decodeJwt(r.body.access_token).iss, `${host}/api/auth`);
+    }
+    assert.equal(keyHost.fetchCount("shared"), 1, "one fetch for 40 exchanges on 20 hosts");
+    for (const [i, host] of hosts.entries()) {
+      const r = await exchangeOn(host, await tokenOn(host, `elsewhere-${i}`));
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+    }
+    assert.equal(keyHost.fetchCount("shared"), 1, "unknown kids on 20 hosts: no fetch within the interval");
+    assert.equal((await d.records()).at(-1).reason, "unknown_key");
+  } finally {
+    await d.stop();
   }
 });

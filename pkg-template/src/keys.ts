@@ -41,6 +41,12 @@ export interface KeySource {
    * tokens with unknown `kid`s must not drive fetches).
    */
   rateLimited: boolean;
+  /**
+   * The set's name in the cache when it is not the issuer's: one remote set
+   * serving several issuers (this server's own, kept elsewhere, is the same
+   * set for every host of a dynamic `baseURL`).
+   */
+  key?: string;
 }
 
 export interface KeyCacheSettings {
@@ -79,7 +85,7 @@ export class IssuerKeyCache {
   readonly #settings: KeyCacheSettings;
   readonly #cache = new Map<string, CacheEntry>();
   readonly #now: () => number;
-  /** Per engine: the version of each issuer's set it holds. */
+  /** Per engine: the version of each set it holds, by the set's name. */
   readonly #held = new WeakMap<EngineBase, Map<string, number>>();
 
   constructor(settings: KeyCacheSettings) {
@@ -99,7 +105,8 @@ export class IssuerKeyCache {
     source: KeySource,
     reloaded: Set<string>,
   ): Promise<void> {
-    const entry = this.#entry(issuer);
+    const name = source.key ?? issuer;
+    const entry = this.#entry(name);
     // A concurrent request is loading this set: its result may be the answer.
     if (entry.inFlight) await entry.inFlight;
     const now = this.#now();
@@ -113,7 +120,7 @@ export class IssuerKeyCache {
         `[token-exchange] the key set of issuer ${issuer} was last loaded ${Math.round(age / 1000)} s ago: dropped`,
       );
     }
-    this.#sync(engine, issuer, entry);
+    this.#sync(engine, issuer, name, entry);
     const fresh = entry.loadedAt > 0 && now - entry.loadedAt < this.#settings.cacheTtlMs;
     if (fresh && engine.hasKey(issuer, kid)) return;
     if (reloaded.has(issuer)) return;
@@ -123,9 +130,9 @@ export class IssuerKeyCache {
       return;
     }
     reloaded.add(issuer);
-    await this.#load(engine, issuer, source, entry);
+    await this.#load(engine, issuer, name, source, entry);
     // Another engine's load may have been the one in flight.
-    this.#sync(engine, issuer, entry);
+    this.#sync(engine, issuer, name, entry);
   }
 
   /** Stores a key set in `engine` now (an inline one); `false` when the engine refused it (logged). */
@@ -140,11 +147,11 @@ export class IssuerKeyCache {
     return true;
   }
 
-  #entry(issuer: string): CacheEntry {
-    let entry = this.#cache.get(issuer);
+  #entry(name: string): CacheEntry {
+    let entry = this.#cache.get(name);
     if (!entry) {
       entry = { loadedAt: 0, attemptedAt: 0, version: 0 };
-      this.#cache.set(issuer, entry);
+      this.#cache.set(name, entry);
     }
     return entry;
   }
@@ -158,16 +165,16 @@ export class IssuerKeyCache {
     return held;
   }
 
-  /** Hands `engine` the issuer's current set when it holds an older one, or none. */
-  #sync(engine: EngineBase, issuer: string, entry: CacheEntry): void {
+  /** Hands `engine` the current set (as `issuer`'s) when it holds an older one, or none. */
+  #sync(engine: EngineBase, issuer: string, name: string, entry: CacheEntry): void {
     if (!entry.jwks) return;
     const held = this.#heldBy(engine);
-    if (held.get(issuer) === entry.version) return;
-    held.set(issuer, entry.version);
+    if (held.get(name) === entry.version) return;
+    held.set(name, entry.version);
     this.store(engine, issuer, entry.jwks);
   }
 
-  async #load(engine: EngineBase, issuer: string, source: KeySource, entry: CacheEntry): Promise<void> {
+  async #load(engine: EngineBase, issuer: string, name: string, source: KeySource, entry: CacheEntry): Promise<void> {
     if (entry.inFlight) return entry.inFlight;
     entry.attemptedAt = this.#now();
     const run = async () => {
@@ -183,7 +190,7 @@ export class IssuerKeyCache {
       entry.loadedAt = this.#now();
       entry.jwks = jwks;
       entry.version++;
-      this.#heldBy(engine).set(issuer, entry.version);
+      this.#heldBy(engine).set(name, entry.version);
     };
     entry.inFlight = run().finally(() => {
       entry.inFlight = undefined;

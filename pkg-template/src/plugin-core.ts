@@ -251,8 +251,8 @@ class Exchange {
   readonly #audit: AuditTrail;
   /** Per issuer (this server's, per host with a dynamic `baseURL`), least recently used first. */
   readonly #engines = new Map<string, { engine: EngineBase; keys: KeyResolver }>();
-  /** The trusted issuers' key sets, shared by the engines (created with the first). */
-  #trustedKeys: IssuerKeyCache | undefined;
+  /** The remote key sets (trusted issuers', this server's kept elsewhere), shared by the engines (created with the first). */
+  #remoteKeys: IssuerKeyCache | undefined;
   /** Per refresh request (its context): the grant family a replay would end. */
   readonly #families = new WeakMap<object, string[]>();
 
@@ -306,16 +306,16 @@ class Exchange {
       ...(o.resolveKeys ? { resolveKeys: o.resolveKeys } : {}),
       logger: ctx.context.logger,
     };
+    // Keys kept elsewhere (`jwt({ jwks: { remoteUrl } })`) are fetched like a trusted issuer's.
+    const remoteUrl = typeof jwtPlugin?.options?.jwks?.remoteUrl === "string" ? jwtPlugin.options.jwks.remoteUrl : undefined;
     const keys = new KeyResolver(
       engine,
       {
         issuer,
-        remote: typeof jwtPlugin?.options?.jwks?.remoteUrl === "string",
+        remoteUrl,
         load: async (c) => {
-          const plugin = (c as unknown as Ctx).context.getPlugin("jwt") as typeof jwtPlugin;
-          // Keys kept elsewhere (`jwt({ jwks: { remoteUrl } })`) are fetched like a trusted issuer's.
-          const remoteUrl = plugin?.options?.jwks?.remoteUrl;
           if (remoteUrl) return fetchJwks(remoteUrl, o.jwksFetchTimeoutMs ?? 3000);
+          const plugin = (c as unknown as Ctx).context.getPlugin("jwt") as typeof jwtPlugin;
           const getJwks = plugin?.endpoints?.getJwks as ((ctx: unknown) => Promise<unknown>) | undefined;
           if (!getJwks) return null;
           // The endpoint answers the JWKS body when called with a context.
@@ -325,8 +325,8 @@ class Exchange {
         },
       },
       keySettings,
-      // The trusted issuers' sets: one cache for every engine.
-      (this.#trustedKeys ??= new IssuerKeyCache(keySettings)),
+      // The remote sets: one cache for every engine.
+      (this.#remoteKeys ??= new IssuerKeyCache(keySettings)),
     );
     const created = { engine, keys };
     if (this.#engines.size >= MAX_ISSUERS) this.#engines.delete(this.#engines.keys().next().value as string);

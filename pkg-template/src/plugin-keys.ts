@@ -19,8 +19,9 @@
  * used until `maxStaleMs` after its last successful load, then dropped.
  *
  * With one engine per issuer of this server (a dynamic `baseURL`), each
- * engine has its own entry for this server's keys, while the trusted
- * issuers' entries are shared by all of them (one {@link IssuerKeyCache}): an
+ * engine has its own entry for this server's keys read from the database,
+ * while the remote sets (the trusted issuers', and this server's own when
+ * kept elsewhere) are shared by all of them (one {@link IssuerKeyCache}): an
  * engine created for a new host gets the sets already loaded, and the
  * refetch rate limit holds across hosts.
  * @internal
@@ -36,10 +37,11 @@ export interface OwnKeySource {
   issuer: string;
   load(ctx: TokenExchangeContext): Promise<Jwks | null>;
   /**
-   * The keys are fetched from elsewhere (`jwt({ jwks: { remoteUrl } })`):
-   * reloaded at most once per refetch interval, like a trusted issuer's.
+   * Where the keys are fetched from when they are kept elsewhere
+   * (`jwt({ jwks: { remoteUrl } })`): reloaded at most once per refetch
+   * interval, like a trusted issuer's, and one set for every host.
    */
-  remote: boolean;
+  remoteUrl: string | undefined;
 }
 
 export interface KeyResolverSettings {
@@ -57,25 +59,25 @@ export interface KeyResolverSettings {
 /**
  * Loads and caches the key sets of this server and the trusted issuers into
  * one engine (through {@link IssuerKeyCache}). One instance per engine; the
- * trusted issuers' cache is shared (`trusted`).
+ * cache of the remote sets is shared (`remote`).
  */
 export class KeyResolver {
   readonly #engine: EngineBase;
   readonly #own: OwnKeySource;
   readonly #settings: KeyResolverSettings;
   readonly #ownCache: IssuerKeyCache;
-  readonly #trusted: IssuerKeyCache;
+  readonly #remote: IssuerKeyCache;
 
-  constructor(engine: EngineBase, own: OwnKeySource, settings: KeyResolverSettings, trusted: IssuerKeyCache) {
+  constructor(engine: EngineBase, own: OwnKeySource, settings: KeyResolverSettings, remote: IssuerKeyCache) {
     this.#engine = engine;
     this.#own = own;
     this.#settings = settings;
     this.#ownCache = new IssuerKeyCache(settings);
-    this.#trusted = trusted;
+    this.#remote = remote;
     // Inline key sets never change: set them once (unless a callback owns keys).
     if (!settings.resolveKeys) {
       for (const t of settings.trustedIssuers) {
-        if (t.jwks) trusted.store(engine, t.issuer, t.jwks);
+        if (t.jwks) remote.store(engine, t.issuer, t.jwks);
       }
     }
   }
@@ -101,8 +103,15 @@ export class KeyResolver {
       : own
         ? () => this.#own.load(ctx)
         : () => (trusted?.jwksUri ? fetchJwks(trusted.jwksUri, this.#settings.fetchTimeoutMs) : null);
-    const rateLimited = !resolveKeys && (!own || this.#own.remote);
-    const cache = own ? this.#ownCache : this.#trusted;
+    const remoteUrl = own && !resolveKeys ? this.#own.remoteUrl : undefined;
+    const rateLimited = !resolveKeys && (!own || remoteUrl !== undefined);
+    // Our own keys kept elsewhere are one set for every host: named by their
+    // URL (never an issuer: a name with a space is not a URL).
+    if (remoteUrl !== undefined) {
+      const source = { load, rateLimited, key: `remote ${remoteUrl}` };
+      return this.#remote.ensure(this.#engine, issuer, hint.keyId, source, reloaded);
+    }
+    const cache = own ? this.#ownCache : this.#remote;
     await cache.ensure(this.#engine, issuer, hint.keyId, { load, rateLimited }, reloaded);
   }
 }
