@@ -12,6 +12,9 @@
 //   while a slow fetch is in flight).
 // - After each: nothing half-written (one audit record per attempt, no token
 //   rows beyond the granted ones) and the next valid exchange succeeds.
+// - The database failing during a revocation that follows the chain: the
+//   revocation answers 503 (RFC 7009 §2.2.1) instead of a success that left
+//   descendants active, and the client's retry ends them.
 
 import assert from "node:assert/strict";
 import http from "node:http";
@@ -301,3 +304,71 @@ describe("a trusted issuer's key source fails", () => {
     }
   });
 });
+
+for (const kind of ["jwt", "opaque"]) {
+  describe(`a revocation that follows the chain fails midway (${kind} access tokens)`, () => {
+    let s, BFF, alice;
+
+    before(async () => {
+      s = await startServer({ useJwt: kind === "jwt" });
+      for (const r of ["billing", "reports"]) await s.createResource(r);
+      BFF = await s.createClient("BFF");
+      await s.link(BFF, ["billing", "reports"]);
+      alice = await s.signUp("alice@example.com", "Alice");
+    });
+
+    after(async () => {
+      await s?.stop();
+    });
+
+    const active = async (token) => {
+      const r = await s.introspect(BFF, token);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return r.body.active;
+    };
+
+    test("revoking T1 while T2's session cannot be ended: 503, and the retry ends T2", async () => {
+      const t0 = (await s.authorize(alice, BFF, { scope: "profile orders:read" })).access_token;
+      const exchanged = async (token, target) => {
+        const r = await s.exchange(BFF, [...subject(token), ["audience", target]]);
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        return r.body.access_token;
+      };
+      const t1 = await exchanged(t0, "billing");
+      const t2 = await exchanged(t1, "reports");
+      const t2Record = (await s.allRecords()).at(-1);
+      assert.ok(t2Record.sessionId);
+      const stamped = async () => (await s.allRecords()).find((r) => r.id === t2Record.id).revokedAt;
+
+      // T1 itself is revoked; the database then refuses to end T2's session.
+      s.db.exec(`CREATE TRIGGER t2_session_down BEFORE DELETE ON "session" WHEN OLD."id" = '${t2Record.sessionId}'
+        BEGIN SELECT RAISE(ABORT, 'simulated storage failure'); END;`);
+      let failed;
+      try {
+        failed = await s.revoke(BFF, t1);
+      } finally {
+        s.db.exec("DROP TRIGGER t2_session_down");
+      }
+      assert.equal(failed.status, 503, JSON.stringify(failed.body));
+      assert.deepEqual(failed.body, {
+        error: "temporarily_unavailable",
+        error_description: "the revocation could not be completed; retry later",
+      });
+      assert.equal(failed.headers.get("cache-control"), "no-store");
+      assert.equal(await stamped(), null, "T2 is not recorded as revoked");
+
+      // Finishing it takes an authenticated client, like any revocation.
+      const stranger = await s.revoke({ ...BFF, client_secret: "not-the-secret" }, t1);
+      assert.equal(stranger.status, 401, JSON.stringify(stranger.body));
+      assert.equal(await stamped(), null);
+
+      // The client retries, as RFC 7009 §2.2.1 tells it to.
+      const retried = await s.revoke(BFF, t1);
+      assert.equal(retried.status, 200, JSON.stringify(retried.body));
+      assert.equal(await active(t1), false);
+      assert.equal(await active(t2), false);
+      assert.ok(await stamped(), "T2's record is stamped revoked");
+      assert.equal(await active(t0), true, "T0 does not descend from T1");
+    });
+  });
+}

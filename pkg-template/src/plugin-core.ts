@@ -51,6 +51,7 @@ import {
   refuse,
   schema,
   toRecord,
+  type Where,
 } from "./plugin-audit.js";
 import { authenticate, authenticatedClient, claimedClientId, isApiError, usedBasic } from "./plugin-client.js";
 import { BodyTooLarge, describe, readLimited } from "./http.js";
@@ -74,6 +75,7 @@ import {
   liveSession,
   openExchangeSession,
   revokeDescendants,
+  type RevocationRoots,
   revokeSessionTokens,
   tokenDigest,
 } from "./plugin-revocation.js";
@@ -101,7 +103,14 @@ type AuthContext = Parameters<typeof extendOAuthProvider>[0];
 
 /** An OAuth error answer (RFC 6749 §5.2): JSON `{ error, error_description }`. */
 function oauthError(status: number, error: string, description: string, challenge = false): APIError {
-  const name = status === 401 ? "UNAUTHORIZED" : status >= 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST";
+  const name =
+    status === 401
+      ? "UNAUTHORIZED"
+      : status === 503
+        ? "SERVICE_UNAVAILABLE"
+        : status >= 500
+          ? "INTERNAL_SERVER_ERROR"
+          : "BAD_REQUEST";
   return new APIError(
     name,
     { error, error_description: description },
@@ -124,6 +133,11 @@ function providerRefusesBody(ctx: { path?: string; body?: unknown }): boolean {
 }
 
 const NOT_RECORDED = "the exchange could not be recorded";
+/**
+ * RFC 7009 §2.2.1: the revocation did not complete (what descends from the
+ * token may still be active); the client retries, and the retry ends the rest.
+ */
+const REVOCATION_UNFINISHED = "the revocation could not be completed; retry later";
 const SERVER_FAILURE = "the token exchange failed on the server";
 /** Most refresh tokens of one client and user followed after a replay. */
 const MAX_FAMILY = 1000;
@@ -718,27 +732,36 @@ class Exchange {
   }
 
   /**
-   * Before `/oauth2/revoke`: better-auth cannot revoke a JWT access token;
+   * Before `/oauth2/revoke`. better-auth cannot revoke a JWT access token;
    * one issued by an exchange can be, by ending its exchange session. Only
-   * the client it was issued to may (RFC 7009 §2.1); anything else goes on
-   * to the provider unchanged.
+   * the client it was issued to may (RFC 7009 §2.1). And a token no longer
+   * active from which exchanges descend that were not ended is a retry after
+   * a revocation that did not finish (answered 503, RFC 7009 §2.2.1): the
+   * rest of its chain is ended now. Anything else goes on to the provider
+   * unchanged.
    */
-  async revokeExchangedJwt(ctx: Ctx): Promise<Response | undefined> {
+  async revoking(ctx: Ctx): Promise<Response | undefined> {
     const token = revokedToken(ctx.body);
     const opts = providerOptions(ctx);
-    if (!this.#audit.usesTable || !token || !isJwt(token) || !opts) return undefined;
+    if (!this.#audit.usesTable || !token || !opts) return undefined;
     const { api } = hookProviderApi(ctx, opts);
-    let payload: Record<string, unknown>;
+    let payload: Record<string, unknown> | undefined;
     try {
       payload = (await api.validateAccessToken(token)) as Record<string, unknown>;
     } catch {
-      return undefined;
+      payload = undefined;
     }
-    if (payload?.active !== true || typeof payload.sid !== "string") return undefined;
+    if (payload?.active === true) {
+      return isJwt(token) && typeof payload.sid === "string" ? this.#revokeExchangedJwt(ctx, api, payload.sid) : undefined;
+    }
+    return this.#finishRevocation(ctx, opts, api, token);
+  }
+
+  async #revokeExchangedJwt(ctx: Ctx, api: Provider, sid: string): Promise<Response | undefined> {
     const record = await adapterOf(ctx as unknown as TokenExchangeContext).findOne<{ clientId?: string | null }>({
       model: MODEL,
       where: [
-        { field: "sessionId", value: payload.sid },
+        { field: "sessionId", value: sid },
         { field: "decision", value: "granted" },
       ],
     });
@@ -748,14 +771,52 @@ class Exchange {
     // Throws the provider's own client-authentication error when it fails.
     const { client } = await api.authenticateClient();
     if ((client as { clientId?: string }).clientId !== record.clientId) return undefined;
-    await revokeDescendants(ctx.context as unknown as AuthLike, { exchangeSessionIds: [payload.sid] });
+    return this.#endChain(ctx, { exchangeSessionIds: [sid] });
+  }
+
+  /**
+   * A token that is not active (revoked, expired, or none of this server's)
+   * with exchanges descending from it that were not ended. Ending them only
+   * applies the chain's rule (nothing may outlive what it was exchanged
+   * from), so any authenticated client may ask; a token of no chain, or a
+   * refresh token still valid (the provider's to revoke), goes on to the
+   * provider.
+   */
+  async #finishRevocation(ctx: Ctx, opts: ProviderOptions, api: Provider, token: string): Promise<Response | undefined> {
+    const db = adapterOf(ctx as unknown as TokenExchangeContext);
+    const refresh = isJwt(token) ? null : await refreshRow(ctx, opts, token).catch(() => null);
+    if (refresh && !refresh.revoked) return undefined;
+    const tokenHash = await tokenDigest(token);
+    const unended = (where: Where) =>
+      db.findOne({
+        model: MODEL,
+        where: [where, { field: "decision", value: "granted" }, { field: "revokedAt", operator: "eq", value: null }],
+      });
+    const pending =
+      (await unended({ field: "parentTokenHash", value: tokenHash })) ??
+      (refresh?.id ? await unended({ field: "parentGrantId", value: refresh.id }) : null);
+    if (!pending) return undefined;
+    // Throws the provider's own client-authentication error when it fails.
+    await api.authenticateClient();
+    return this.#endChain(ctx, { tokenHash, ...(refresh?.id ? { grantIds: [refresh.id] } : {}) });
+  }
+
+  /** Ends what descends from `roots`: 200, or 503 for the client to retry (RFC 7009 §2.2.1). */
+  async #endChain(ctx: Ctx, roots: RevocationRoots): Promise<Response> {
+    try {
+      await revokeDescendants(ctx.context as unknown as AuthLike, roots);
+    } catch (error) {
+      ctx.context.logger.error(`[token-exchange] a revocation that follows the chain failed: ${describe(error)}`);
+      throw oauthError(503, "temporarily_unavailable", REVOCATION_UNFINISHED);
+    }
     return new Response(null, { status: 200, headers: { "cache-control": "no-store" } });
   }
 
   /**
    * After `/oauth2/revoke` succeeded for an opaque access token or a refresh
    * token: what was exchanged from that token, or from tokens of that grant,
-   * ends too.
+   * ends too. If that fails, the answer is 503 and the client's retry
+   * finishes it (`revoking`).
    */
   async revoked(ctx: Ctx): Promise<void> {
     const token = revokedToken(ctx.body);
@@ -786,6 +847,7 @@ class Exchange {
       });
     } catch (error) {
       auth.logger.error(`[token-exchange] revocation after /oauth2/revoke failed: ${describe(error)}`);
+      throw oauthError(503, "temporarily_unavailable", REVOCATION_UNFINISHED);
     }
   }
 
@@ -1042,7 +1104,7 @@ export function makeTokenExchange(
             matcher: providerRefusesBody,
             handler: createAuthMiddleware(async (ctx) => exchange.preflight(ctx as unknown as Ctx)),
           },
-          { matcher: isRevoke, handler: createAuthMiddleware(async (ctx) => exchange.revokeExchangedJwt(ctx as unknown as Ctx)) },
+          { matcher: isRevoke, handler: createAuthMiddleware(async (ctx) => exchange.revoking(ctx as unknown as Ctx)) },
           { matcher: isRefresh, handler: createAuthMiddleware(async (ctx) => exchange.refreshing(ctx as unknown as Ctx)) },
         ],
         after: [
