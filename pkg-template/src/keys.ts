@@ -76,7 +76,7 @@ interface CacheEntry {
 /**
  * Loads and caches key sets per issuer, into one engine (the
  * resource-server helper's) or several (the plugin's, one per issuer of
- * this server, which share the trusted issuers' sets). A set is loaded once
+ * this server, which share the remote sets). A set is loaded once
  * for every engine, and the refetch rate limit holds across them: an engine
  * created later gets the set already loaded, not a fetch of its own. Safe
  * under concurrent requests: a load in flight is shared, and waited for.

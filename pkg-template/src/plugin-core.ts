@@ -751,10 +751,18 @@ class Exchange {
     } catch {
       payload = undefined;
     }
-    if (payload?.active === true) {
-      return isJwt(token) && typeof payload.sid === "string" ? this.#revokeExchangedJwt(ctx, api, payload.sid) : undefined;
+    try {
+      if (payload?.active === true) {
+        return isJwt(token) && typeof payload.sid === "string" ? await this.#revokeExchangedJwt(ctx, api, payload.sid) : undefined;
+      }
+      return await this.#finishRevocation(ctx, opts, api, token);
+    } catch (error) {
+      // The client's authentication failing is the provider's answer; the
+      // storage failing means the revocation is not done (the client retries).
+      if (isApiError(error)) throw error;
+      ctx.context.logger.error(`[token-exchange] revocation could not be checked: ${describe(error)}`);
+      throw oauthError(503, "temporarily_unavailable", REVOCATION_UNFINISHED);
     }
-    return this.#finishRevocation(ctx, opts, api, token);
   }
 
   async #revokeExchangedJwt(ctx: Ctx, api: Provider, sid: string): Promise<Response | undefined> {
