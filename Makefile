@@ -16,6 +16,7 @@
 #                    reaching new coverage are merged into fuzz/corpus/
 #   make demo        run a real better-auth server with the plugin and walk through exchanges
 #   make bench       the benchmarks (engine vs jose, HTTP, size and start, scaling); not part of `make test`
+#   make bench-smoke the benchmarks in short rounds, writing nothing, failing on any non-2xx (part of `make test`)
 #   make clean       remove pkg/, test scratch files and cargo's target/
 
 SHELL := bash
@@ -44,7 +45,7 @@ FILES := pkg/package.json pkg/README.md pkg/LICENSE
 # The built package as the tests import it (see scripts/install-pkg-for-tests.mjs).
 INSTALLED := js-tests/node_modules/better-auth-token-exchange/package.json
 
-.PHONY: all toolchain pkg test lint rust-test typecheck js-test pg-test demo bench clean runtimes pkg-check runtime-test deps fuzz fuzz-smoke
+.PHONY: all toolchain pkg test lint rust-test typecheck js-test pg-test demo bench bench-smoke clean runtimes pkg-check runtime-test deps fuzz fuzz-smoke
 
 all: pkg
 
@@ -69,7 +70,7 @@ $(INSTALLED): $(WASM) $(DIST) $(FILES) scripts/install-pkg-for-tests.mjs
 	@# npm pack stamps files with a fixed 1985 date: mark the install as fresh.
 	@touch $@
 
-test: lint rust-test deps fuzz-smoke pkg typecheck js-test pg-test pkg-check runtime-test
+test: lint rust-test deps fuzz-smoke pkg typecheck js-test pg-test pkg-check runtime-test bench-smoke
 
 # src/wasm.rs compiles only with the `wasm` feature: lint it for its target too.
 lint: | toolchain
@@ -131,6 +132,11 @@ demo: $(INSTALLED)
 # minutes on a 2-core machine. Not run by `make test`: no timed assertions.
 bench: $(INSTALLED)
 	node bench/run.mjs
+
+# The benchmarks in short rounds, writing nothing: they still run and every
+# request still succeeds (no time is judged).
+bench-smoke: $(INSTALLED)
+	BENCH_SMOKE=1 node bench/run.mjs
 
 clean:
 	rm -rf pkg js-tests/.tmp js-tests/node_modules bench/.build

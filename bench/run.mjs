@@ -4,7 +4,10 @@
 // one run on one machine are the result; absolute numbers vary by machine.
 //
 //   node bench/run.mjs [engine] [http] [start] [scaling]   (default: all four)
-//   BENCH_QUICK=1   fewer, shorter rounds (a smoke run, not for figures)
+//   BENCH_QUICK=1   fewer, shorter rounds (not for figures)
+//   BENCH_SMOKE=1   as quick, writes no results, and fails if any HTTP request
+//                   was answered other than 2xx (`make bench-smoke`, part of
+//                   `make test`: the benchmarks keep running; no time is judged)
 //   BENCH_PKG=dir   benchmark another built package (engine, start, scaling)
 //   BENCH_SERVER_HELPER=file-url   another copy of js-tests/helpers/server.mjs (http)
 
@@ -13,7 +16,8 @@ import os from "node:os";
 import path from "node:path";
 import { pkgDir, root } from "./lib.mjs";
 
-const quick = Boolean(process.env.BENCH_QUICK);
+const smoke = Boolean(process.env.BENCH_SMOKE);
+const quick = smoke || Boolean(process.env.BENCH_QUICK);
 const all = ["engine", "http", "start", "scaling"];
 const chosen = process.argv.slice(2).filter((a) => all.includes(a));
 const which = chosen.length > 0 ? chosen : all;
@@ -51,6 +55,21 @@ for (const name of which) {
     console.log(m.render(results.scaling));
   }
   console.log(`(${name}: ${((performance.now() - started) / 1000).toFixed(0)} s)`);
+}
+
+if (smoke) {
+  const runs = [results.http, results.httpRollbackJournal].filter(Boolean);
+  const failed = runs.flatMap((r) =>
+    Object.entries(r)
+      .filter(([, m]) => typeof m === "object" && m !== null && "errors" in m && (m.errors > 0 || !(m.rps > 0)))
+      .map(([name, m]) => `${name}: ${m.errors} non-2xx or errors, ${m.rps} req/s`),
+  );
+  if (failed.length > 0) {
+    console.error(`bench smoke run failed:\n${failed.join("\n")}`);
+    process.exit(1);
+  }
+  console.log("\nbench smoke run: every benchmark ran, every HTTP request answered 2xx (nothing written)");
+  process.exit(0);
 }
 
 const dir = path.join(root, "bench", "results");
