@@ -3,7 +3,8 @@
 #   make toolchain   install the wasm target, wasm-bindgen-cli, node_modules (skips what is present)
 #   make pkg         build the npm package into pkg/ (only the stages whose inputs changed)
 #   make test        lint, Rust tests, package build, type checks, JS tests,
-#                    the PostgreSQL suites, package checks and the runtime suites
+#                    the PostgreSQL suites, package checks, the runtime suites
+#                    and a short run of the benchmarks
 #   make pg-test     the plugin's end-to-end suites again on PostgreSQL, then two
 #                    server instances on one PostgreSQL database (installs PostgreSQL
 #                    when missing; fails if it cannot)
