@@ -130,14 +130,16 @@ demo: $(INSTALLED)
 	node scripts/demo.mjs
 
 # Benchmarks print tables with ratios and write bench/results/*.json; a few
-# minutes on a 2-core machine. Not run by `make test`: no timed assertions.
+# minutes on a 2-core machine. `make test` runs only bench-smoke: no timed
+# assertions. The HTTP benchmark runs on PostgreSQL too: a throwaway cluster,
+# as for pg-test.
 bench: $(INSTALLED)
-	node bench/run.mjs
+	node scripts/ensure-postgres.mjs -- node bench/run.mjs
 
 # The benchmarks in short rounds, writing nothing: they still run and every
 # request still succeeds (no time is judged).
 bench-smoke: $(INSTALLED)
-	BENCH_SMOKE=1 node bench/run.mjs
+	BENCH_SMOKE=1 node scripts/ensure-postgres.mjs -- node bench/run.mjs
 
 clean:
 	rm -rf pkg js-tests/.tmp js-tests/node_modules bench/.build

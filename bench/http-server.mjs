@@ -13,18 +13,26 @@ import assert from "node:assert/strict";
 import { createInterface } from "node:readline";
 import { extendOAuthProvider } from "@better-auth/oauth-provider";
 import Database from "better-sqlite3";
+import pg from "pg";
 
-// Counts the SQL statements the server prepares: Kysely prepares each query
-// it runs, so this is the number of statements executed.
+// Counts the SQL statements the server runs: with SQLite, Kysely prepares
+// each query it runs; with PostgreSQL, each is one query on a pooled client.
 let statements = 0;
 const prepare = Database.prototype.prepare;
 Database.prototype.prepare = function countedPrepare(sql) {
   statements++;
   return prepare.call(this, sql);
 };
+const query = pg.Client.prototype.query;
+pg.Client.prototype.query = function countedQuery(...args) {
+  statements++;
+  return query.apply(this, args);
+};
 
 const RESOURCE = "https://orders.api.example/";
 const TARGET = "https://billing.api.example/";
+// "wal" or "default" (SQLite's journal), or "postgres": a database of its own
+// on a throwaway local cluster (js-tests/helpers/postgres.mjs).
 const journal = process.argv[2] ?? "wal";
 
 const helper = process.env.BENCH_SERVER_HELPER ?? new URL("../js-tests/helpers/server.mjs", import.meta.url).href;
@@ -57,7 +65,12 @@ const issueOnly = {
  * client allowed both grants, one user and a JWT access token of theirs.
  */
 async function setUp(exchange, extraPlugins = []) {
-  const s = await startServer({ provider: { clientPrivileges: () => true }, exchange, extraPlugins });
+  const s = await startServer({
+    provider: { clientPrivileges: () => true },
+    exchange,
+    extraPlugins,
+    db: journal === "postgres" ? "postgres" : "sqlite",
+  });
   // WAL with synchronous = NORMAL: the usual setting for a server. With the
   // default rollback journal every commit (each exchange's audit record)
   // waits for the disk.
@@ -152,6 +165,9 @@ input.on("line", (line) => {
   }
 });
 input.on("close", async () => {
+  // The requests the load generator left at the end of its last round
+  // finish first (their database may be a pool, closed by stop()).
+  await new Promise((resolve) => setTimeout(resolve, 500));
   await main.s.stop();
   await inMemory.s.stop();
   process.exit(0);

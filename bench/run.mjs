@@ -45,6 +45,9 @@ for (const name of which) {
     // The attribution cases (no writes, the minimal grant) run once, in WAL.
     results.httpRollbackJournal = await m.run({ ...options, journal: "default", attribution: false });
     console.log(m.render(results.httpRollbackJournal));
+    // The same on PostgreSQL (a throwaway local cluster), for comparison.
+    results.httpPostgres = await m.run({ ...options, journal: "postgres" });
+    console.log(m.render(results.httpPostgres));
   } else if (name === "start") {
     const m = await import("./start.mjs");
     results.start = await m.run({ starts: quick ? 3 : 9 });
@@ -58,7 +61,7 @@ for (const name of which) {
 }
 
 if (smoke) {
-  const runs = [results.http, results.httpRollbackJournal].filter(Boolean);
+  const runs = [results.http, results.httpRollbackJournal, results.httpPostgres].filter(Boolean);
   const failed = runs.flatMap((r) =>
     Object.entries(r)
       .filter(([, m]) => typeof m === "object" && m !== null && "errors" in m && (m.errors > 0 || !(m.rps > 0)))
