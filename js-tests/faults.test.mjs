@@ -12,9 +12,10 @@
 //   while a slow fetch is in flight).
 // - After each: nothing half-written (one audit record per attempt, no token
 //   rows beyond the granted ones) and the next valid exchange succeeds.
-// - The database failing during a revocation that follows the chain: the
-//   revocation answers 503 (RFC 7009 §2.2.1) instead of a success that left
-//   descendants active, and the client's retry ends them.
+// - The database failing during a revocation that follows the chain, or
+//   locked while the revocation checks the token: the revocation answers 503
+//   (RFC 7009 §2.2.1) instead of a success that left descendants active (or
+//   a bare 500), and the client's retry ends them.
 
 import assert from "node:assert/strict";
 import http from "node:http";
@@ -168,6 +169,25 @@ describe("the database fails (TX-61)", () => {
     assert.equal(r.body.access_token, undefined);
     assert.deepEqual(await counts(), before, "no record and no token row");
     await assertRecovered();
+  });
+
+  test("the database locked while /oauth2/revoke checks the token: 503 temporarily_unavailable, the token untouched", async () => {
+    const other = await s.openOtherConnection();
+    other.exec("BEGIN EXCLUSIVE"); // no reader gets through until the busy timeout
+    let r;
+    try {
+      r = await s.revoke(A, subj);
+    } finally {
+      other.exec("ROLLBACK");
+      other.close();
+    }
+    assert.equal(r.status, 503, JSON.stringify(r.body));
+    assert.deepEqual(r.body, {
+      error: "temporarily_unavailable",
+      error_description: "the revocation could not be completed; retry later",
+    });
+    assert.equal(r.headers.get("cache-control"), "no-store");
+    assert.equal((await s.introspect(A, subj)).body.active, true, "nothing was revoked");
   });
 
   test("a token insert refused after the record: the record becomes a refusal, no token row", async () => {
