@@ -1,6 +1,7 @@
 // The server side of benchmark 2, in a process of its own so that the load
 // generator does not share its event loop. Two better-auth servers with the
-// token-exchange plugin (js-tests/helpers/server.mjs, SQLite): one as
+// token-exchange plugin (js-tests/helpers/server.mjs; SQLite, or PostgreSQL
+// with the argument "postgres"): one as
 // installed by default, one whose audit records go to an in-memory sink (the
 // exchange without database writes). Each has one client allowed the grants,
 // one user and a JWT access token of theirs. The first also has a minimal
@@ -43,6 +44,7 @@ const { GRANT, startServer, TT } = await import(helper);
 // links to the resource as for any grant). No subject token, no decision,
 // no record: what any grant issuing a user's token through
 // oauth-provider's extension grants does at least, and token exchange with it.
+// A measuring device only: it issues a token for whichever user the body names.
 const ISSUE_ONLY = "urn:example:bench:issue-only";
 const issueOnly = {
   id: "bench-issue-only",
@@ -61,8 +63,9 @@ const issueOnly = {
 };
 
 /**
- * One better-auth server with the plugin (`exchange`: its options), one
- * client allowed both grants, one user and a JWT access token of theirs.
+ * One better-auth server with the plugin (`exchange`: its options) and
+ * `extraPlugins`, one client allowed the grants, one user and a JWT access
+ * token of theirs.
  */
 async function setUp(exchange, extraPlugins = []) {
   const s = await startServer({
