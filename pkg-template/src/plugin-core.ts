@@ -137,7 +137,8 @@ const NOT_RECORDED = "the exchange could not be recorded";
  * RFC 7009 §2.2.1: the revocation did not complete (what descends from the
  * token may still be active); the client retries, and the retry ends the rest.
  */
-const REVOCATION_UNFINISHED = "the revocation could not be completed; retry later";
+const revocationUnfinished = () =>
+  oauthError(503, "temporarily_unavailable", "the revocation could not be completed; retry later");
 const SERVER_FAILURE = "the token exchange failed on the server";
 /** Most refresh tokens of one client and user followed after a replay. */
 const MAX_FAMILY = 1000;
@@ -218,6 +219,30 @@ function refreshRow(ctx: Ctx, opts: ProviderOptions, token: string) {
     token,
     refreshFormat(opts),
   );
+}
+
+/** The provider's validation of an access token; `undefined` when it has none (not one, or a failure). */
+async function validated(api: Provider, token: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    return (await api.validateAccessToken(token)) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where what descends from a token no longer active starts: its digest, and
+ * its grant when it is a revoked refresh token. `undefined` for a refresh
+ * token still valid (the provider's to revoke).
+ */
+async function endedRoots(
+  ctx: Ctx,
+  opts: ProviderOptions,
+  token: string,
+): Promise<{ tokenHash: string; grantIds?: string[] } | undefined> {
+  const refresh = isJwt(token) ? null : await refreshRow(ctx, opts, token).catch(() => null);
+  if (refresh && !refresh.revoked) return undefined;
+  return { tokenHash: await tokenDigest(token), ...(refresh?.id ? { grantIds: [refresh.id] } : {}) };
 }
 
 /** Lowers a refresh token's expiry to `ends` when it is later. */
@@ -745,12 +770,7 @@ class Exchange {
     const opts = providerOptions(ctx);
     if (!this.#audit.usesTable || !token || !opts) return undefined;
     const { api } = hookProviderApi(ctx, opts);
-    let payload: Record<string, unknown> | undefined;
-    try {
-      payload = (await api.validateAccessToken(token)) as Record<string, unknown>;
-    } catch {
-      payload = undefined;
-    }
+    const payload = await validated(api, token);
     try {
       if (payload?.active === true) {
         return isJwt(token) && typeof payload.sid === "string" ? await this.#revokeExchangedJwt(ctx, api, payload.sid) : undefined;
@@ -761,7 +781,7 @@ class Exchange {
       // storage failing means the revocation is not done (the client retries).
       if (isApiError(error)) throw error;
       ctx.context.logger.error(`[token-exchange] revocation could not be checked: ${describe(error)}`);
-      throw oauthError(503, "temporarily_unavailable", REVOCATION_UNFINISHED);
+      throw revocationUnfinished();
     }
   }
 
@@ -791,22 +811,21 @@ class Exchange {
    * provider.
    */
   async #finishRevocation(ctx: Ctx, opts: ProviderOptions, api: Provider, token: string): Promise<Response | undefined> {
+    const roots = await endedRoots(ctx, opts, token);
+    if (!roots) return undefined;
     const db = adapterOf(ctx as unknown as TokenExchangeContext);
-    const refresh = isJwt(token) ? null : await refreshRow(ctx, opts, token).catch(() => null);
-    if (refresh && !refresh.revoked) return undefined;
-    const tokenHash = await tokenDigest(token);
     const unended = (where: Where) =>
       db.findOne({
         model: MODEL,
         where: [where, { field: "decision", value: "granted" }, { field: "revokedAt", operator: "eq", value: null }],
       });
     const pending =
-      (await unended({ field: "parentTokenHash", value: tokenHash })) ??
-      (refresh?.id ? await unended({ field: "parentGrantId", value: refresh.id }) : null);
+      (await unended({ field: "parentTokenHash", value: roots.tokenHash })) ??
+      (roots.grantIds ? await unended({ field: "parentGrantId", operator: "in", value: roots.grantIds }) : null);
     if (!pending) return undefined;
     // Throws the provider's own client-authentication error when it fails.
     await api.authenticateClient();
-    return this.#endChain(ctx, { tokenHash, ...(refresh?.id ? { grantIds: [refresh.id] } : {}) });
+    return this.#endChain(ctx, roots);
   }
 
   /** Ends what descends from `roots`: 200, or 503 for the client to retry (RFC 7009 §2.2.1). */
@@ -815,7 +834,7 @@ class Exchange {
       await revokeDescendants(ctx.context as unknown as AuthLike, roots);
     } catch (error) {
       ctx.context.logger.error(`[token-exchange] a revocation that follows the chain failed: ${describe(error)}`);
-      throw oauthError(503, "temporarily_unavailable", REVOCATION_UNFINISHED);
+      throw revocationUnfinished();
     }
     return new Response(null, { status: 200, headers: { "cache-control": "no-store" } });
   }
@@ -840,22 +859,12 @@ class Exchange {
       // The provider deletes a revoked access token and marks a revoked
       // refresh token; a token still active was not revoked (another
       // client's: RFC 7009 §2.1).
-      let access: unknown;
-      try {
-        access = await api.validateAccessToken(token);
-      } catch {
-        access = undefined;
-      }
-      if ((access as { active?: unknown } | undefined)?.active === true) return;
-      const refresh = await refreshRow(ctx, opts, token).catch(() => null);
-      if (refresh && !refresh.revoked) return;
-      await revokeDescendants(auth, {
-        tokenHash: await tokenDigest(token),
-        ...(refresh?.id ? { grantIds: [refresh.id] } : {}),
-      });
+      if ((await validated(api, token))?.active === true) return;
+      const roots = await endedRoots(ctx, opts, token);
+      if (roots) await revokeDescendants(auth, roots);
     } catch (error) {
       auth.logger.error(`[token-exchange] revocation after /oauth2/revoke failed: ${describe(error)}`);
-      throw oauthError(503, "temporarily_unavailable", REVOCATION_UNFINISHED);
+      throw revocationUnfinished();
     }
   }
 
