@@ -137,10 +137,7 @@ before(async () => {
 
   alice = await s.signUp("alice@example.com", "Alice");
   agent = await s.signUp("agent@example.com", "Agent");
-  await s.context.adapter.create({
-    model: "account",
-    data: { userId: alice.user.id, providerId: "ext-idp", accountId: "ext-alice", createdAt: new Date(), updatedAt: new Date() },
-  });
+  await s.linkAccount(alice, "ext-idp", "ext-alice");
   const set = await s.authorize(alice, A, { scope: "openid profile orders:read offline_access", resource: RES_BILLING });
   const opaque = await s.authorize(alice, A, { scope: "profile orders:read" });
   own = { access: set.access_token, id: set.id_token, refresh: set.refresh_token, opaque: opaque.access_token };

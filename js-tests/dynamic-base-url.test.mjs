@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { signJWT } from "better-auth/plugins/jwt";
-import { GRANT, startJwksServer, startServer, subject, TT } from "./helpers/server.mjs";
+import { startJwksServer, startServer, subject, TT } from "./helpers/server.mjs";
 
 const RES = "https://billing.api.example/";
 const SECOND = "http://second.test";
@@ -42,10 +42,7 @@ before(async () => {
   });
   await s.link(A, [RES]);
   alice = await s.signUp("alice@example.com", "Alice");
-  await s.context.adapter.create({
-    model: "account",
-    data: { userId: alice.user.id, providerId: "idp", accountId: "ext-alice", createdAt: new Date(), updatedAt: new Date() },
-  });
+  await s.linkAccount(alice, "idp", "ext-alice");
 });
 
 after(async () => {
@@ -90,18 +87,8 @@ async function tokenOn(host) {
   });
 }
 
-/** A token exchange handled as if it arrived on `host`. */
-async function exchangeOn(host, token, type = TT.access) {
-  const body = new URLSearchParams([["grant_type", GRANT], ...subject(token, type), ["resource", RES]]);
-  const response = await s.auth.handler(
-    new Request(`${host}/api/auth/oauth2/token`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", authorization: s.basicHeader(A.client_id, A.client_secret) },
-      body,
-    }),
-  );
-  return { status: response.status, body: await response.json() };
-}
+/** A token exchange by A as if it arrived on `host`. */
+const exchangeOn = (host, token, type = TT.access) => s.exchangeOn(host, A, [...subject(token, type), ["resource", RES]]);
 
 test("TX-20: each host exchanges the tokens issued in its name, whichever host answered first", async () => {
   // The first exchange, on the server's own host.

@@ -243,10 +243,7 @@ describe("a trusted issuer's key source fails", () => {
     });
     await s.link(A, ["billing"]);
     alice = await s.signUp("alice@example.com", "Alice");
-    await s.context.adapter.create({
-      model: "account",
-      data: { userId: alice.user.id, providerId: "ext", accountId: "ext-alice", createdAt: new Date(), updatedAt: new Date() },
-    });
+    await s.linkAccount(alice, "ext", "ext-alice");
   });
 
   after(async () => {
@@ -300,10 +297,7 @@ describe("a trusted issuer's key source fails", () => {
       });
       await s2.link(C, ["billing"]);
       const carol = await s2.signUp("carol@example.com", "Carol");
-      await s2.context.adapter.create({
-        model: "account",
-        data: { userId: carol.user.id, providerId: "ext", accountId: "ext-alice", createdAt: new Date(), updatedAt: new Date() },
-      });
+      await s2.linkAccount(carol, "ext", "ext-alice");
       const order = [];
       const slow = s2.exchange(C, [...subject(tokenOf(issuerOf("slow")), TT.jwt), ["audience", "billing"]]).then((r) => {
         order.push("slow");

@@ -49,10 +49,7 @@ before(async () => {
   A = await s.createClient("A", { metadata: { allowedTokenExchange: true, tokenExchange: { trustedIssuers: [ext.issuer("idp")] } } });
   await s.link(A, [RES]);
   const alice = await s.signUp("alice@example.com", "Alice");
-  await s.context.adapter.create({
-    model: "account",
-    data: { userId: alice.user.id, providerId: "idp", accountId: "ext-alice", createdAt: new Date(), updatedAt: new Date() },
-  });
+  await s.linkAccount(alice, "idp", "ext-alice");
   // Keep the JWKS document to restore it.
   ext.saved = { keys: [jwk] };
 });

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from "jose";
-import { GRANT, startJwksServer, startServer, subject } from "./helpers/server.mjs";
+import { startJwksServer, startServer, subject } from "./helpers/server.mjs";
 
 const RES = "https://billing.api.example/";
 const REFETCH_SECONDS = 2;
@@ -123,19 +123,7 @@ test("TX-22: with a dynamic baseURL the remote set is fetched once for every hos
         .setExpirationTime(now + 600)
         .sign(keys[kid].privateKey);
     };
-    const exchangeOn = async (host, token) => {
-      const response = await d.auth.handler(
-        new Request(`${host}/api/auth/oauth2/token`, {
-          method: "POST",
-          headers: {
-            "content-type": "application/x-www-form-urlencoded",
-            authorization: d.basicHeader(client.client_id, client.client_secret),
-          },
-          body: new URLSearchParams([["grant_type", GRANT], ...subject(token), ["resource", RES]]),
-        }),
-      );
-      return { status: response.status, body: await response.json() };
-    };
+    const exchangeOn = (host, token) => d.exchangeOn(host, client, [...subject(token), ["resource", RES]]);
     // More hosts than engines kept: engines are dropped and created again.
     const hosts = Array.from({ length: 20 }, (_, i) => `http://h${i}.hosts.test`);
     for (const host of [...hosts, ...hosts]) {

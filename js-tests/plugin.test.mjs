@@ -123,10 +123,7 @@ before(async () => {
   agent3 = await s.signUp("agent3@example.com", "Agent Three");
   carol = await s.signUp("carol@example.com", "Carol");
   // The external subject "ext-alice" of the trusted issuers is Alice here (TX-24).
-  await s.context.adapter.create({
-    model: "account",
-    data: { userId: alice.user.id, providerId: "ext-idp", accountId: "ext-alice", createdAt: new Date(), updatedAt: new Date() },
-  });
+  await s.linkAccount(alice, "ext-idp", "ext-alice");
 });
 
 after(async () => {

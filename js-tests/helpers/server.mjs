@@ -279,6 +279,36 @@ export async function startServer({
     await context.internalAdapter.updateUser(who.user.id, { role });
   }
 
+  /**
+   * Links an external account to a user: the subject `accountId` of the
+   * trusted issuer linked as `providerId` is that user here (TX-24).
+   */
+  async function linkAccount(who, providerId, accountId) {
+    await context.adapter.create({
+      model: "account",
+      data: { userId: who.user.id, providerId, accountId, createdAt: new Date(), updatedAt: new Date() },
+    });
+  }
+
+  /**
+   * A token exchange handled in-process as if it arrived on `host` (an
+   * origin: with a dynamic `baseURL`, one of the other hosts), the client
+   * authenticating with HTTP Basic.
+   */
+  async function exchangeOn(host, client, pairs) {
+    const response = await auth.handler(
+      new Request(`${host}/api/auth/oauth2/token`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          authorization: basicHeader(client.client_id, client.client_secret),
+        },
+        body: new URLSearchParams([["grant_type", GRANT], ...pairs]),
+      }),
+    );
+    return { status: response.status, body: await response.json() };
+  }
+
   /** Rows of the plugin's audit table, oldest first. */
   async function records() {
     return context.adapter.findMany({
@@ -333,6 +363,8 @@ export async function startServer({
     post,
     basicHeader,
     exchange,
+    exchangeOn,
+    linkAccount,
     introspect,
     revoke,
     records,
