@@ -9,7 +9,8 @@
 #                    server instances on one PostgreSQL database (installs PostgreSQL
 #                    when missing; fails if it cannot)
 #   make runtimes    install what the runtime suites run on (Deno, Bun, workerd, other Node.js lines)
-#   make pkg-check   publint, arethetypeswrong and the size of the packed tarball
+#   make pkg-check   publint, arethetypeswrong, the size of the packed tarball, and the
+#                    public API against its report (pkg-template/api/)
 #   make runtime-test the packed tarball on workerd, Deno, Bun, Node.js 22/24 and from a bundle
 #   make deps        licences and RustSec advisories of every crate in Cargo.lock, offline
 #   make fuzz-smoke  each fuzz target for a few seconds (part of `make test`)
@@ -119,6 +120,7 @@ runtimes: | toolchain
 
 pkg-check: $(INSTALLED)
 	node scripts/check-package.mjs
+	node scripts/check-api.mjs
 
 # One fresh consumer project for all suites, then the suites one at a time.
 runtime-test: $(INSTALLED) | runtimes

@@ -107,6 +107,8 @@ export async function startServer({
   seedAdmin = true,
   baseURL,
   extraPlugins = [],
+  port = 0,
+  auth: authOptions = {},
 } = {}) {
   if (dbKind !== "sqlite" && dbKind !== "postgres") throw new Error(`unknown test database ${dbKind}`);
   let handler = (_req, res) => {
@@ -114,7 +116,7 @@ export async function startServer({
     res.end();
   };
   const server = http.createServer((req, res) => handler(req, res));
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
   const listenOrigin = `http://127.0.0.1:${server.address().port}`;
   const dynamicBaseURL = typeof baseURL === "object" && baseURL !== null;
   const origin = dynamicBaseURL ? listenOrigin : (baseURL ?? listenOrigin);
@@ -133,6 +135,7 @@ export async function startServer({
     emailAndPassword: { enabled: true },
     rateLimit: { enabled: false },
     logger: { disabled: !process.env.TX_TEST_LOG, level: "error" },
+    ...authOptions,
     plugins: [
       ...(useJwt ? [jwt(jwtOptions)] : []),
       oauthProvider({
