@@ -12,10 +12,9 @@
 //! the built-in [`RustCryptoVerifier`] answer instead.
 
 use rsa::traits::PublicKeyParts as _;
-use serde_json::{Map, Value};
 
-use super::jwk::KeyMaterial;
-use super::{Algorithm, JoseError, PublicJwk, RustCryptoVerifier, SignatureVerifier};
+use super::key::{KeyMaterial, PublicJwk};
+use super::{Algorithm, JoseError, RustCryptoVerifier, SignatureVerifier};
 
 /// A host's synchronous signature check.
 pub trait HostPrimitive {
@@ -155,33 +154,10 @@ const SMALL_ORDER: [[u8; 32]; 8] = [
 ];
 
 /// The key as the host imports it: a JWK with only the members that define
-/// the key, as JSON text. The members were checked when the key was parsed:
-/// `kty` and `crv` are known names and the others strict base64url, so none
-/// needs escaping. `None` if a member is somehow missing. Built once, when
-/// the key is parsed, so verification does no formatting.
+/// the key (`kty`, `crv`, `x`, `y`, `n`, `e`), as JSON text built once when
+/// the key was parsed. `None` if a member is somehow missing.
 pub fn host_jwk(key: &PublicJwk) -> Option<&str> {
     key.host_jwk.as_deref()
-}
-
-/// Builds [`host_jwk`]'s text from a parsed key's material and members.
-pub(crate) fn build_host_jwk(material: &KeyMaterial, jwk: &Map<String, Value>) -> Option<String> {
-    let member = |name: &str| jwk.get(name).and_then(|v| v.as_str());
-    Some(match material {
-        KeyMaterial::Ed25519(_) => {
-            format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{}"}}"#, member("x")?)
-        }
-        KeyMaterial::P256(_) | KeyMaterial::P384(_) | KeyMaterial::P521(_) => format!(
-            r#"{{"kty":"EC","crv":"{}","x":"{}","y":"{}"}}"#,
-            member("crv")?,
-            member("x")?,
-            member("y")?
-        ),
-        KeyMaterial::Rsa(_) => format!(
-            r#"{{"kty":"RSA","n":"{}","e":"{}"}}"#,
-            member("n")?,
-            member("e")?
-        ),
-    })
 }
 
 #[cfg(test)]
@@ -206,7 +182,10 @@ mod tests {
 
     fn ed_key() -> PublicJwk {
         let signing = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
-        let x = base64::Engine::encode(&super::super::B64URL, signing.verifying_key().as_bytes());
+        let x = base64::Engine::encode(
+            &crate::jose::base64url::B64URL,
+            signing.verifying_key().as_bytes(),
+        );
         let (set, _) =
             KeySet::from_value(&serde_json::json!({"kty":"OKP","crv":"Ed25519","x":x})).unwrap();
         let key = set.iter().next().unwrap().clone();

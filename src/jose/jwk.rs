@@ -2,12 +2,13 @@
 //! RFC 8037 §2), parsed once so that verification does no key parsing.
 
 use std::collections::HashMap;
-use std::fmt;
 
 use rsa::BigUint;
 use serde_json::{Map, Value};
 
-use super::{b64url_decode, ecdsa, Algorithm, Header, JoseError, Limits};
+use super::base64url::b64url_decode;
+use super::key::{KeyMaterial, PublicJwk};
+use super::{ecdsa, Algorithm, Header, JoseError, Limits};
 use crate::json::{self, JsonError};
 
 /// Most keys a key set may hold. Without a `kid` a token is tried against
@@ -25,61 +26,6 @@ pub const RSA_MAX_BITS: usize = 8192;
 /// §6.4.1; RFC 8037 §2). A key set for verification must never carry them:
 /// one that does is a configuration mistake we refuse to propagate.
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
-
-/// Parsed key material, ready to verify with.
-#[derive(Clone)]
-pub(crate) enum KeyMaterial {
-    Ed25519(ed25519_dalek::VerifyingKey),
-    P256(ecdsa::PublicKey),
-    P384(ecdsa::PublicKey),
-    P521(ecdsa::PublicKey),
-    Rsa(rsa::RsaPublicKey),
-}
-
-impl KeyMaterial {
-    /// Whether this kind of key can do `alg` at all (RFC 7518 §3.1 and §6.1,
-    /// RFC 8037 §3.1): the curve fixes the ECDSA algorithm (RFC 7518 §3.4),
-    /// while an RSA key serves the PKCS#1 v1.5 and PSS families alike.
-    fn supports(&self, alg: Algorithm) -> bool {
-        match self {
-            KeyMaterial::Ed25519(_) => alg == Algorithm::EdDsa,
-            KeyMaterial::P256(_) => alg == Algorithm::Es256,
-            KeyMaterial::P384(_) => alg == Algorithm::Es384,
-            KeyMaterial::P521(_) => alg == Algorithm::Es512,
-            KeyMaterial::Rsa(_) => matches!(
-                alg,
-                Algorithm::Rs256
-                    | Algorithm::Rs384
-                    | Algorithm::Rs512
-                    | Algorithm::Ps256
-                    | Algorithm::Ps384
-                    | Algorithm::Ps512
-            ),
-        }
-    }
-
-    fn kind(&self) -> &'static str {
-        match self {
-            KeyMaterial::Ed25519(_) => "OKP/Ed25519",
-            KeyMaterial::P256(_) => "EC/P-256",
-            KeyMaterial::P384(_) => "EC/P-384",
-            KeyMaterial::P521(_) => "EC/P-521",
-            KeyMaterial::Rsa(_) => "RSA",
-        }
-    }
-}
-
-/// A verification key parsed once: its key material is decoded and checked
-/// (point on the curve, modulus size) when the key set is built.
-#[derive(Clone)]
-pub struct PublicJwk {
-    kid: Option<String>,
-    alg: Option<Algorithm>,
-    pub(crate) material: KeyMaterial,
-    jwk: Map<String, Value>,
-    /// The key as a host signature primitive imports it (`host::host_jwk`).
-    pub(crate) host_jwk: Option<String>,
-}
 
 impl PublicJwk {
     /// Parses one JWK object. On refusal the error is a fixed snake_case
@@ -157,47 +103,7 @@ impl PublicJwk {
             }
         }
 
-        let host_jwk = super::host::build_host_jwk(&material, jwk);
-        Ok(PublicJwk {
-            kid,
-            alg,
-            material,
-            jwk: jwk.clone(),
-            host_jwk,
-        })
-    }
-
-    /// The key id, if the JWK has one.
-    pub fn kid(&self) -> Option<&str> {
-        self.kid.as_deref()
-    }
-
-    /// The algorithm the JWK is restricted to, if it names one.
-    pub fn alg(&self) -> Option<Algorithm> {
-        self.alg
-    }
-
-    /// The JWK members as given. Keys with private members are refused at
-    /// parse time, so this holds public members only.
-    pub fn jwk(&self) -> &Map<String, Value> {
-        &self.jwk
-    }
-
-    /// Whether this key may verify a signature made with `alg`: its kty/crv
-    /// must support `alg`, and its own `alg`, if any, must be the same
-    /// (TX-22: the algorithm comes from the key, RFC 8725 §3.1).
-    pub fn accepts(&self, alg: Algorithm) -> bool {
-        self.material.supports(alg) && self.alg.is_none_or(|own| own == alg)
-    }
-}
-
-impl fmt::Debug for PublicJwk {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PublicJwk")
-            .field("kid", &self.kid)
-            .field("alg", &self.alg)
-            .field("kty", &self.material.kind())
-            .finish_non_exhaustive()
+        Ok(PublicJwk::new(kid, alg, material, jwk))
     }
 }
 
@@ -334,8 +240,8 @@ impl KeySet {
 
     fn push(&mut self, key: PublicJwk) {
         let index = self.keys.len();
-        if let Some(kid) = &key.kid {
-            self.by_kid.entry(kid.clone()).or_default().push(index);
+        if let Some(kid) = key.kid() {
+            self.by_kid.entry(kid.to_owned()).or_default().push(index);
         }
         for alg in Algorithm::ALL {
             if key.accepts(alg) {

@@ -4,7 +4,8 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::{b64url_decode, Algorithm, JoseError, Limits};
+use super::base64url::b64url_decode;
+use super::{Algorithm, JoseError, Limits};
 use crate::json;
 
 /// The JOSE header members this engine acts on (RFC 7515 §4.1).

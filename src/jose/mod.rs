@@ -7,64 +7,24 @@
 //! against the key (TX-22, RFC 8725 §3.1).
 
 mod alg;
+mod base64url;
 mod ecdsa;
 mod error;
 mod host;
 mod jwk;
 mod jws;
+mod key;
+mod limits;
 mod verifier;
-
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use base64::engine::DecodePaddingMode;
-use base64::Engine as _;
 
 pub use alg::Algorithm;
 pub use error::JoseError;
 pub use host::{host_jwk, HostPrimitive, HostVerifier};
-pub use jwk::{KeySet, PublicJwk, SkippedKey, JWKS_MAX_KEYS, RSA_MAX_BITS, RSA_MIN_BITS};
+pub use jwk::{KeySet, SkippedKey, JWKS_MAX_KEYS, RSA_MAX_BITS, RSA_MIN_BITS};
 pub use jws::{CompactJws, Header};
+pub use key::PublicJwk;
+pub use limits::Limits;
 pub use verifier::{RustCryptoVerifier, SignatureVerifier};
-
-/// Bounds on the work one token may cause (TX-25).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Longest compact token accepted, in bytes; checked before any decoding.
-    pub max_token_bytes: usize,
-    /// Deepest nesting of arrays and objects in header, payload and key set JSON.
-    pub max_json_depth: usize,
-}
-
-impl Limits {
-    /// Default token size limit: 16 KiB.
-    pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
-    /// Default JSON nesting limit.
-    pub const DEFAULT_MAX_JSON_DEPTH: usize = 16;
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_token_bytes: Self::DEFAULT_MAX_TOKEN_BYTES,
-            max_json_depth: Self::DEFAULT_MAX_JSON_DEPTH,
-        }
-    }
-}
-
-/// Base64url as JWS requires it (RFC 7515 §2, RFC 4648 §5): URL-safe
-/// alphabet, padding refused, and trailing bits that do not encode data must
-/// be zero, so every value has exactly one accepted spelling.
-const B64URL: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::URL_SAFE,
-    GeneralPurposeConfig::new()
-        .with_encode_padding(false)
-        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
-        .with_decode_allow_trailing_bits(false),
-);
-
-/// Strict base64url decoding; `None` on any deviation.
-pub(crate) fn b64url_decode(text: &str) -> Option<Vec<u8>> {
-    B64URL.decode(text).ok()
-}
 
 /// Verifies `jws` against `keys`: [`KeySet::candidates`] selects the keys
 /// that may be used, then the first candidate that verifies wins; if none

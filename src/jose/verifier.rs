@@ -3,8 +3,8 @@
 use rsa::signature::Verifier as _;
 use sha2::{Digest as _, Sha256, Sha384, Sha512};
 
-use super::jwk::KeyMaterial;
-use super::{Algorithm, JoseError, PublicJwk};
+use super::key::{KeyMaterial, PublicJwk};
+use super::{Algorithm, JoseError};
 
 /// Checks one signature with one key. The key set has already decided that
 /// `key` accepts `alg`; implementations must still refuse any pair that does
