@@ -1,6 +1,7 @@
 //! What the engine decides: a tagged answer, always with its audit record.
 
-use crate::error::{ErrorCode, Refusal};
+use crate::error::{description_safe, ErrorCode};
+use crate::reason::{Reason, Refusal};
 use serde::Serialize;
 
 /// An identity in the audit record: never a token value.
@@ -45,7 +46,7 @@ pub struct AuditRecord {
     pub error: Option<ErrorCode>,
     /// The stable reason code of a refusal.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<&'static str>,
+    pub reason: Option<Reason>,
     /// The subject, once its token was read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<PartyRecord>,
@@ -156,7 +157,7 @@ pub struct Failure {
     /// `error_description`.
     pub description: String,
     /// Stable reason code.
-    pub reason: &'static str,
+    pub reason: Reason,
     /// `WWW-Authenticate` is due (TX-10).
     pub www_authenticate: bool,
     /// The audit record (TX-60).
@@ -164,7 +165,9 @@ pub struct Failure {
 }
 
 impl Failure {
-    /// Completes `audit` with the refusal and wraps both.
+    /// Completes `audit` with the refusal and wraps both. The description
+    /// goes through [`description_safe`], so whatever text a refusal was
+    /// built from, only RFC 6749 §5.2 characters leave (TX-71).
     pub fn from_refusal(refusal: Refusal, mut audit: AuditRecord, basic: bool) -> Self {
         audit.decision = Verdict::Refused;
         audit.error = Some(refusal.error);
@@ -174,7 +177,7 @@ impl Failure {
             error: refusal.error,
             status: refusal.error.status(),
             www_authenticate: basic && refusal.error == ErrorCode::InvalidClient,
-            description: refusal.description,
+            description: description_safe(refusal.description),
             reason: refusal.reason,
             audit,
         }

@@ -5,7 +5,8 @@ use crate::answer::{AuditRecord, Decision, Failure, Grant, PartyRecord, Verdict}
 use crate::config::{
     AuthFailure, ClientInput, ClientPolicy, DecideCall, HolderBinding, DEFAULT_ACCEPTED_TYPES,
 };
-use crate::error::{quote, ErrorCode, Refusal};
+use crate::error::{clean, quote};
+use crate::reason::{Reason, Refusal};
 use crate::request::{ExchangeRequest, TokenType, GRANT_TYPE};
 use crate::token::{Role, TokenFacts, Validator};
 use serde::Deserialize;
@@ -44,26 +45,22 @@ pub fn decide(validator: &Validator<'_>, call: &DecideCall) -> Decision {
 
 /// TX-10, TX-11, TX-12: confidential, authenticated, enabled, opted in.
 fn check_client(input: &ClientInput) -> Result<Client<'_>, Refusal> {
-    let invalid_client = |reason, description: &str| {
-        Refusal::new(ErrorCode::InvalidClient, reason, description.to_owned())
-    };
     match input {
         ClientInput::Unauthenticated { reason, .. } => Err(match reason {
-            AuthFailure::PublicClient => invalid_client(
-                "public_client",
+            AuthFailure::PublicClient => Refusal::new(
+                Reason::PublicClient,
                 "public clients may not use token exchange; authenticate as a confidential client",
             ),
-            AuthFailure::NoCredentials => invalid_client(
-                "client_authentication_failed",
+            AuthFailure::NoCredentials => Refusal::new(
+                Reason::ClientAuthenticationFailed,
                 "client authentication is required",
             ),
             AuthFailure::GrantNotAllowed => Refusal::new(
-                ErrorCode::UnauthorizedClient,
-                "grant_type_not_allowed",
+                Reason::GrantTypeNotAllowed,
                 "the client is not registered for the token-exchange grant type",
             ),
-            AuthFailure::UnknownClient | AuthFailure::BadCredentials => invalid_client(
-                "client_authentication_failed",
+            AuthFailure::UnknownClient | AuthFailure::BadCredentials => Refusal::new(
+                Reason::ClientAuthenticationFailed,
                 "client authentication failed",
             ),
         }),
@@ -79,28 +76,25 @@ fn check_client(input: &ClientInput) -> Result<Client<'_>, Refusal> {
         } => {
             // TX-12: a disabled client reads exactly like an unknown one.
             if *disabled {
-                return Err(invalid_client(
-                    "client_authentication_failed",
+                return Err(Refusal::new(
+                    Reason::ClientAuthenticationFailed,
                     "client authentication failed",
                 ));
             }
             if auth_method == "none" || auth_method.is_empty() {
-                return Err(invalid_client(
-                    "public_client",
+                return Err(Refusal::new(Reason::PublicClient,
                     "public clients may not use token exchange; authenticate as a confidential client",
                 ));
             }
             if !*allowed_token_exchange {
                 return Err(Refusal::new(
-                    ErrorCode::UnauthorizedClient,
-                    "token_exchange_not_enabled",
+                    Reason::TokenExchangeNotEnabled,
                     "token exchange is not enabled for this client",
                 ));
             }
             if !grant_types.iter().any(|g| g == GRANT_TYPE) {
                 return Err(Refusal::new(
-                    ErrorCode::UnauthorizedClient,
-                    "grant_type_not_allowed",
+                    Reason::GrantTypeNotAllowed,
                     "the client is not registered for the token-exchange grant type",
                 ));
             }
@@ -111,10 +105,13 @@ fn check_client(input: &ClientInput) -> Result<Client<'_>, Refusal> {
                 policy: match policy {
                     None | Some(Value::Null) => ClientPolicy::default(),
                     Some(value) => ClientPolicy::deserialize(value).map_err(|e| {
+                        // serde's message may quote the policy's own text.
                         Refusal::new(
-                            ErrorCode::ServerError,
-                            "invalid_client_policy",
-                            format!("the client's token-exchange policy is invalid: {e}"),
+                            Reason::InvalidClientPolicy,
+                            format!(
+                                "the client's token-exchange policy is invalid: {}",
+                                clean(&e.to_string(), 300)
+                            ),
                         )
                     })?,
                 },
@@ -147,8 +144,8 @@ fn run(
             .contains(&kind)
     };
     if !accepts(&policy.subject_token_types, request.subject_token_type) {
-        return Err(Refusal::request(
-            "token_type_not_accepted",
+        return Err(Refusal::new(
+            Reason::TokenTypeNotAccepted,
             format!(
                 "this client may not exchange {} subject tokens",
                 request.subject_token_type.name()
@@ -157,8 +154,8 @@ fn run(
     }
     if let Some((_, kind)) = &request.actor {
         if !accepts(&policy.actor_token_types, *kind) {
-            return Err(Refusal::request(
-                "token_type_not_accepted",
+            return Err(Refusal::new(
+                Reason::TokenTypeNotAccepted,
                 format!("this client may not present {} actor tokens", kind.name()),
             ));
         }
@@ -197,8 +194,8 @@ fn run(
                 .as_ref()
                 .is_some_and(|list| list.contains(&facts.iss))
         {
-            return Err(Refusal::request(
-                "issuer_not_allowed_for_client",
+            return Err(Refusal::new(
+                Reason::IssuerNotAllowedForClient,
                 "this client may not exchange tokens from that issuer",
             ));
         }
@@ -210,8 +207,8 @@ fn run(
         check_holder(Role::Actor, actor, client.id, policy)?;
         // TX-27: an actor acting for itself is not delegation.
         if actor.iss == subject.iss && actor.sub == subject.sub {
-            return Err(Refusal::request(
-                "actor_equals_subject",
+            return Err(Refusal::new(
+                Reason::ActorEqualsSubject,
                 "the actor token and the subject token identify the same party",
             ));
         }
@@ -225,8 +222,8 @@ fn run(
             .map(|a| &a.identity_claims)
             .unwrap_or(&client_identity);
         if !may_act_matches(may_act, identity) {
-            return Err(Refusal::request(
-                "may_act_mismatch",
+            return Err(Refusal::new(
+                Reason::MayActMismatch,
                 "the subject token's may_act does not name the acting party",
             ));
         }
@@ -246,14 +243,14 @@ fn run(
     // TX-40, TX-41, TX-43: impersonation or delegation.
     let delegation = actor.is_some();
     if delegation && !effective.delegation {
-        return Err(Refusal::request(
-            "delegation_not_allowed",
+        return Err(Refusal::new(
+            Reason::DelegationNotAllowed,
             "this client may not act for a subject with an actor token (delegation)",
         ));
     }
     if !delegation && !effective.impersonation {
-        return Err(Refusal::request(
-            "impersonation_not_allowed",
+        return Err(Refusal::new(
+            Reason::ImpersonationNotAllowed,
             "this client may not exchange a subject token without an actor token (impersonation)",
         ));
     }
@@ -268,8 +265,8 @@ fn run(
     };
     let depth = subject.act_chain.len() + usize::from(delegation);
     if depth > effective.max_depth {
-        return Err(Refusal::request(
-            "delegation_too_deep",
+        return Err(Refusal::new(
+            Reason::DelegationTooDeep,
             format!(
                 "the act chain would be {depth} deep; at most {} allowed",
                 effective.max_depth
@@ -293,8 +290,8 @@ fn run(
         .saturating_add(i64::from(settings.max_lifetime_seconds));
     let expires_at = chain_expires_at.map_or(lifetime_cap, |e| e.min(lifetime_cap));
     if expires_at <= call.now {
-        return Err(Refusal::request(
-            "token_expired",
+        return Err(Refusal::new(
+            Reason::TokenExpired,
             "the presented tokens have expired",
         ));
     }
@@ -305,8 +302,8 @@ fn run(
                 user.user_id.clone()
             }
             _ => {
-                return Err(Refusal::request(
-                    "subject_not_linked",
+                return Err(Refusal::new(
+                    Reason::SubjectNotLinked,
                     "the external subject is not linked to a local user",
                 ))
             }
@@ -367,8 +364,8 @@ fn check_holder(
     if holder_ok {
         Ok(())
     } else {
-        Err(Refusal::request(
-            "token_holder_mismatch",
+        Err(Refusal::new(
+            Reason::TokenHolderMismatch,
             format!("{} was not issued to this client", role.name()),
         ))
     }
@@ -424,8 +421,7 @@ fn targets(
             Some(defaults) if !defaults.is_empty() => (defaults.clone(), Vec::new()),
             _ => {
                 return Err(Refusal::new(
-                    ErrorCode::InvalidTarget,
-                    "no_target",
+                    Reason::NoTarget,
                     "name the target with audience or resource; this client has no default",
                 ))
             }
@@ -445,8 +441,7 @@ fn targets(
     for target in audiences.iter().chain(&resources) {
         if !client.linked.contains(target) || !listed(target) {
             return Err(Refusal::new(
-                ErrorCode::InvalidTarget,
-                "target_not_allowed",
+                Reason::TargetNotAllowed,
                 format!("this client may not request tokens for {}", quote(target)),
             ));
         }
@@ -527,8 +522,7 @@ fn grant_scope(
                 Ok(requested.clone())
             } else {
                 Err(Refusal::new(
-                    ErrorCode::InvalidScope,
-                    "scope_not_allowed",
+                    Reason::ScopeNotAllowed,
                     format!("scope {} may not be granted", quote(&refused.join(" "))),
                 ))
             }

@@ -5,6 +5,7 @@
 use crate::answer::Decision;
 use crate::config::{DecideCall, EngineSettings};
 use crate::jose::{CompactJws, KeySet, Limits, RustCryptoVerifier, SignatureVerifier};
+use crate::reason::Reason;
 use crate::token::{looks_like_jwt, Keys, Validator};
 use crate::verify::{Verification, VerifyCall};
 use serde::Serialize;
@@ -30,8 +31,8 @@ pub enum KeysAnswer {
     },
     /// Nothing stored; the previous set stays.
     Failure {
-        /// Stable reason code.
-        reason: &'static str,
+        /// Stable reason code: `untrusted_issuer` or `malformed_jwks`.
+        reason: Reason,
         /// What was wrong.
         description: String,
     },
@@ -122,7 +123,7 @@ impl Engine {
     pub fn set_issuer_keys(&mut self, issuer: &str, jwks: &[u8]) -> KeysAnswer {
         if issuer != self.settings.issuer && self.settings.trusted_issuer(issuer).is_none() {
             return KeysAnswer::Failure {
-                reason: "untrusted_issuer",
+                reason: Reason::UntrustedIssuer,
                 description: "keys can be set only for this server and trusted issuers".into(),
             };
         }

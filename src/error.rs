@@ -1,4 +1,5 @@
-//! OAuth errors as data: one code per wire error, each carrying its HTTP status.
+//! OAuth errors as data: one code per wire error, each carrying its HTTP
+//! status; and the rules for what an `error_description` may hold (TX-71).
 
 use serde::Serialize;
 
@@ -24,6 +25,10 @@ pub enum ErrorCode {
     InvalidTarget,
     /// The server could not complete the exchange (never caused by input).
     ServerError,
+    /// The access token presented to a resource server is not valid
+    /// (RFC 6750 §3.1); HTTP 401. Only the resource-server verifier answers
+    /// it, never the token endpoint.
+    InvalidToken,
 }
 
 impl ErrorCode {
@@ -38,67 +43,83 @@ impl ErrorCode {
             Self::InvalidScope => "invalid_scope",
             Self::InvalidTarget => "invalid_target",
             Self::ServerError => "server_error",
+            Self::InvalidToken => "invalid_token",
         }
     }
 
-    /// HTTP status for this error: 401 for `invalid_client` (TX-70), 500 for
-    /// `server_error`, 400 otherwise.
+    /// HTTP status for this error: 401 for `invalid_client` (TX-70) and
+    /// `invalid_token` (RFC 6750 §3.1), 500 for `server_error`, 400 otherwise.
     pub fn status(self) -> u16 {
         match self {
-            Self::InvalidClient => 401,
+            Self::InvalidClient | Self::InvalidToken => 401,
             Self::ServerError => 500,
             _ => 400,
         }
     }
 }
 
-/// A refused exchange: the wire error, a stable reason code callers can
-/// switch on, and a description safe to send (no token contents).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// The OAuth error code.
-    pub error: ErrorCode,
-    /// Stable snake_case reason, e.g. `token_expired`.
-    pub reason: &'static str,
-    /// Human-readable description for `error_description`.
-    pub description: String,
+/// Whether `b` may appear in an `error_description`: RFC 6749 §5.2 allows
+/// %x20-21 / %x23-5B / %x5D-7E, so printable ASCII without `"` and `\`.
+fn description_char(ch: char) -> bool {
+    matches!(ch, ' '..='!' | '#'..='[' | ']'..='~')
 }
 
-impl Refusal {
-    /// Builds a refusal.
-    pub fn new(error: ErrorCode, reason: &'static str, description: impl Into<String>) -> Self {
-        Self {
-            error,
-            reason,
-            description: description.into(),
+/// Whether `text` holds only characters an `error_description` may hold
+/// (TX-71, RFC 6749 §5.2).
+pub fn is_description_safe(text: &str) -> bool {
+    text.chars().all(description_char)
+}
+
+/// Longest `error_description` sent; longer ones end in `...`.
+pub const MAX_DESCRIPTION_CHARS: usize = 400;
+
+/// `text` with every character an `error_description` may not hold (TX-71:
+/// `"`, `\`, control and non-ASCII characters) replaced by `?`, at most
+/// `max` characters followed by `...` when longer.
+pub fn clean(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max) + 3);
+    for (count, ch) in text.chars().enumerate() {
+        if count == max {
+            out.push_str("...");
+            break;
         }
+        out.push(if description_char(ch) { ch } else { '?' });
     }
+    out
+}
 
-    /// `invalid_request` with a reason.
-    pub fn request(reason: &'static str, description: impl Into<String>) -> Self {
-        Self::new(ErrorCode::InvalidRequest, reason, description)
+/// The final guard on every description that leaves the engine: `text`
+/// unchanged when it already holds only RFC 6749 §5.2 characters and fits
+/// [`MAX_DESCRIPTION_CHARS`] (the usual case, no copy), else [`clean`]ed.
+pub fn description_safe(text: String) -> String {
+    if text.len() <= MAX_DESCRIPTION_CHARS && is_description_safe(&text) {
+        text
+    } else {
+        clean(&text, MAX_DESCRIPTION_CHARS)
     }
 }
 
-/// Renders caller-supplied text (a parameter name or a token type URI) for a
-/// description: printable ASCII only and bounded length, so a description
-/// never carries control characters or bulk input.
+/// Renders caller-supplied text (a parameter name, a token type URI, a
+/// target) for a description: in single quotes, with every character a
+/// description may not hold (TX-71) and the single quote itself replaced by
+/// `?` so the quoted span stays unambiguous, and bounded in length so a
+/// description never carries bulk input.
 pub fn quote(input: &str) -> String {
     const MAX: usize = 80;
-    let mut out = String::with_capacity(input.len().min(MAX) + 2);
-    out.push('"');
+    let mut out = String::with_capacity(input.len().min(MAX) + 5);
+    out.push('\'');
     for (count, ch) in input.chars().enumerate() {
         if count == MAX {
             out.push_str("...");
             break;
         }
-        out.push(if ch.is_ascii_graphic() || ch == ' ' {
+        out.push(if description_char(ch) && ch != '\'' {
             ch
         } else {
             '?'
         });
     }
-    out.push('"');
+    out.push('\'');
     out
 }
 
@@ -116,8 +137,57 @@ mod tests {
 
     #[test]
     fn quote_bounds_and_cleans_input() {
-        assert_eq!(quote("a\nb"), "\"a?b\"");
+        assert_eq!(quote("a\nb"), "'a?b'");
         let long = "x".repeat(500);
         assert!(quote(&long).len() < 100);
+    }
+
+    #[test]
+    fn tx71_quote_uses_single_quotes_and_only_description_characters() {
+        assert_eq!(quote("urn:x"), "'urn:x'");
+        assert_eq!(quote("say \"hi\""), "'say ?hi?'");
+        assert_eq!(quote("a\\b"), "'a?b'");
+        assert_eq!(quote("it's"), "'it?s'");
+        assert_eq!(quote("tab\there\r\u{7f}\u{0}"), "'tab?here???'");
+        assert_eq!(quote("caf\u{e9} \u{1f600}"), "'caf? ?'");
+        assert_eq!(quote(""), "''");
+        for text in ["\"", "\\", "\u{85}", "\u{2028}", "x'y", "{\"a\":1}"] {
+            assert!(is_description_safe(&quote(text)), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn tx71_description_charset_is_rfc6749_section_5_2() {
+        for b in 0u8..=0x7f {
+            let allowed =
+                b == 0x20 || b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b);
+            assert_eq!(
+                is_description_safe(&char::from(b).to_string()),
+                allowed,
+                "{b:#x}"
+            );
+        }
+        assert!(!is_description_safe("\u{a0}"));
+        assert!(is_description_safe(
+            "invalid type: map, expected `a string`"
+        ));
+    }
+
+    #[test]
+    fn tx71_description_safe_replaces_and_bounds_without_copying_clean_text() {
+        let clean_text = "the token has expired".to_owned();
+        let ptr = clean_text.as_ptr();
+        let kept = description_safe(clean_text);
+        assert_eq!(kept.as_ptr(), ptr, "a clean description is not copied");
+        assert_eq!(
+            description_safe("invalid type: string \"\u{1}\\\", expected a boolean".to_owned()),
+            "invalid type: string ????, expected a boolean"
+        );
+        let long = description_safe("y".repeat(5000));
+        assert_eq!(long.len(), MAX_DESCRIPTION_CHARS + 3);
+        assert!(long.ends_with("..."));
+        assert!(is_description_safe(&description_safe(
+            "\u{e9}".repeat(1000)
+        )));
     }
 }

@@ -1,7 +1,8 @@
 //! The token-exchange request (RFC 8693 §2.1) parsed from the token endpoint
 //! form, given as name/value pairs so repeats survive (TX-6, TX-8).
 
-use crate::error::{quote, ErrorCode, Refusal};
+use crate::error::quote;
+use crate::reason::{Reason, Refusal};
 use serde::{Deserialize, Serialize};
 
 /// `grant_type` value of RFC 8693 §2.1.
@@ -103,8 +104,8 @@ fn single<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 fn token_type(value: &str, parameter: &str) -> Result<TokenType, Refusal> {
     TokenType::from_uri(value).ok_or_else(|| {
-        Refusal::request(
-            "unsupported_token_type",
+        Refusal::new(
+            Reason::UnsupportedTokenType,
             format!("{parameter} {} is not a supported token type", quote(value)),
         )
     })
@@ -154,8 +155,8 @@ impl ExchangeRequest {
     pub fn parse(form: &[(String, String)], max_token_bytes: usize) -> Result<Self, Refusal> {
         for name in SINGLE {
             if form.iter().filter(|(k, _)| k == name).count() > 1 {
-                return Err(Refusal::request(
-                    "duplicate_parameter",
+                return Err(Refusal::new(
+                    Reason::DuplicateParameter,
                     format!("parameter {name} must not be given more than once"),
                 ));
             }
@@ -164,8 +165,7 @@ impl ExchangeRequest {
             Some(GRANT_TYPE) => {}
             Some(_) => {
                 return Err(Refusal::new(
-                    ErrorCode::UnsupportedGrantType,
-                    "unsupported_grant_type",
+                    Reason::UnsupportedGrantType,
                     "grant_type must be urn:ietf:params:oauth:grant-type:token-exchange",
                 ))
             }
@@ -182,14 +182,14 @@ impl ExchangeRequest {
         ) {
             (Some(token), Some(kind)) => Some((token, token_type(kind, "actor_token_type")?)),
             (Some(_), None) => {
-                return Err(Refusal::request(
-                    "missing_parameter",
+                return Err(Refusal::new(
+                    Reason::MissingParameter,
                     "actor_token_type is required when actor_token is present",
                 ))
             }
             (None, Some(_)) => {
-                return Err(Refusal::request(
-                    "unexpected_parameter",
+                return Err(Refusal::new(
+                    Reason::UnexpectedParameter,
                     "actor_token_type must not be given without actor_token",
                 ))
             }
@@ -197,8 +197,8 @@ impl ExchangeRequest {
         };
         for token in std::iter::once(subject_token).chain(actor.as_ref().map(|(t, _)| *t)) {
             if token.len() > max_token_bytes {
-                return Err(Refusal::request(
-                    "token_too_large",
+                return Err(Refusal::new(
+                    Reason::TokenTooLarge,
                     format!("a presented token is larger than {max_token_bytes} bytes"),
                 ));
             }
@@ -208,8 +208,8 @@ impl ExchangeRequest {
             Some(value) => match token_type(value, "requested_token_type")? {
                 TokenType::AccessToken => TokenType::AccessToken,
                 other => {
-                    return Err(Refusal::request(
-                        "unsupported_requested_token_type",
+                    return Err(Refusal::new(
+                        Reason::UnsupportedRequestedTokenType,
                         format!(
                             "this server does not issue {} tokens by exchange",
                             other.name()
@@ -226,16 +226,14 @@ impl ExchangeRequest {
             }
             if value.len() > MAX_VALUE_BYTES {
                 return Err(Refusal::new(
-                    ErrorCode::InvalidTarget,
-                    "invalid_target_value",
+                    Reason::InvalidTargetValue,
                     format!("{name} values are limited to {MAX_VALUE_BYTES} bytes"),
                 ));
             }
             if name == "resource" {
                 if !valid_resource(value) {
                     return Err(Refusal::new(
-                        ErrorCode::InvalidTarget,
-                        "invalid_resource",
+                        Reason::InvalidResource,
                         format!(
                             "resource {} is not an absolute URI without a fragment",
                             quote(value)
@@ -248,8 +246,7 @@ impl ExchangeRequest {
             }
             if audiences.len() + resources.len() > MAX_TARGETS {
                 return Err(Refusal::new(
-                    ErrorCode::InvalidTarget,
-                    "too_many_targets",
+                    Reason::TooManyTargets,
                     format!("at most {MAX_TARGETS} audience and resource values are accepted"),
                 ));
             }
@@ -260,8 +257,7 @@ impl ExchangeRequest {
                 let tokens = split_scope(value);
                 if tokens.len() > MAX_SCOPES {
                     return Err(Refusal::new(
-                        ErrorCode::InvalidScope,
-                        "too_many_scopes",
+                        Reason::TooManyScopes,
                         format!("at most {MAX_SCOPES} scope values are accepted"),
                     ));
                 }
@@ -270,8 +266,7 @@ impl ExchangeRequest {
                     .any(|t| t.len() > MAX_VALUE_BYTES || !valid_scope_token(t))
                 {
                     return Err(Refusal::new(
-                        ErrorCode::InvalidScope,
-                        "malformed_scope",
+                        Reason::MalformedScope,
                         "scope must be space-separated scope tokens (RFC 6749 section 3.3)",
                     ));
                 }
@@ -291,12 +286,16 @@ impl ExchangeRequest {
 }
 
 fn missing(name: &str) -> Refusal {
-    Refusal::request("missing_parameter", format!("parameter {name} is required"))
+    Refusal::new(
+        Reason::MissingParameter,
+        format!("parameter {name} is required"),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
 
     const AT: &str = "urn:ietf:params:oauth:token-type:access_token";
 
@@ -316,7 +315,10 @@ mod tests {
     }
 
     fn reason(f: &[(String, String)]) -> &'static str {
-        ExchangeRequest::parse(f, 16384).unwrap_err().reason
+        ExchangeRequest::parse(f, 16384)
+            .unwrap_err()
+            .reason
+            .as_str()
     }
 
     #[test]
@@ -342,7 +344,7 @@ mod tests {
             let f: Vec<_> = base().into_iter().filter(|(k, _)| k != drop).collect();
             let e = ExchangeRequest::parse(&f, 16384).unwrap_err();
             assert_eq!(
-                (e.error, e.reason),
+                (e.error, e.reason.as_str()),
                 (ErrorCode::InvalidRequest, "missing_parameter")
             );
             assert!(e.description.contains(drop));
@@ -382,7 +384,7 @@ mod tests {
             f[2].1 = t.into();
             let e = ExchangeRequest::parse(&f, 16384).unwrap_err();
             assert_eq!(
-                (e.error, e.reason),
+                (e.error, e.reason.as_str()),
                 (ErrorCode::InvalidRequest, "unsupported_token_type")
             );
             assert!(e.description.contains(t), "{}", e.description);
@@ -436,7 +438,7 @@ mod tests {
             f.push(("resource".into(), bad.into()));
             let e = ExchangeRequest::parse(&f, 16384).unwrap_err();
             assert_eq!(
-                (e.error, e.reason),
+                (e.error, e.reason.as_str()),
                 (ErrorCode::InvalidTarget, "invalid_resource"),
                 "{bad}"
             );

@@ -3,8 +3,8 @@
 
 use crate::answer::PartyRecord;
 use crate::config::{EngineSettings, OpaqueTokenFacts};
-use crate::error::Refusal;
 use crate::jose::{self, CompactJws, KeySet, Limits, SignatureVerifier};
+use crate::reason::{Reason, Refusal};
 use crate::request::{split_scope, TokenType};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -29,8 +29,8 @@ impl Role {
         }
     }
 
-    pub(crate) fn refuse(self, reason: &'static str, what: impl std::fmt::Display) -> Refusal {
-        Refusal::request(reason, format!("{}: {what}", self.name()))
+    pub(crate) fn refuse(self, reason: Reason, what: impl std::fmt::Display) -> Refusal {
+        Refusal::new(reason, format!("{}: {what}", self.name()))
     }
 }
 
@@ -115,7 +115,7 @@ impl Validator<'_> {
         if looks_like_jwt(token) {
             if declared == TokenType::RefreshToken {
                 return Err(role.refuse(
-                    "token_type_mismatch",
+                    Reason::TokenTypeMismatch,
                     "a JWT was presented as a refresh token",
                 ));
             }
@@ -126,7 +126,7 @@ impl Validator<'_> {
                     self.validate_opaque(role, declared, facts)
                 }
                 TokenType::IdToken | TokenType::Jwt => Err(role.refuse(
-                    "malformed_token",
+                    Reason::MalformedToken,
                     format!("a {} must be a signed JWT", declared.name()),
                 )),
             }
@@ -142,29 +142,29 @@ impl Validator<'_> {
         // TX-21: opaque tokens are this server's, validated by lookup.
         let facts = facts
             .filter(|f| f.active)
-            .ok_or_else(|| role.refuse("token_inactive", "the token is not active"))?;
+            .ok_or_else(|| role.refuse(Reason::TokenInactive, "the token is not active"))?;
         if facts.token_type.unwrap_or(TokenType::AccessToken) != declared {
             return Err(role.refuse(
-                "token_type_mismatch",
+                Reason::TokenTypeMismatch,
                 format!("the token is not a {}", declared.name()),
             ));
         }
         if let Some(exp) = facts.exp {
             if exp <= self.now {
-                return Err(role.refuse("token_expired", "the token has expired"));
+                return Err(role.refuse(Reason::TokenExpired, "the token has expired"));
             }
         }
         let sub = facts
             .sub
             .clone()
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| role.refuse("missing_claim", "the token has no subject"))?;
+            .ok_or_else(|| role.refuse(Reason::MissingClaim, "the token has no subject"))?;
         let iss = self.settings.issuer.clone();
         let (act, act_chain) = self.act_of(role, facts.act.as_ref())?;
         let may_act = match &facts.may_act {
             None => None,
             Some(Value::Object(map)) => Some(map.clone()),
-            Some(_) => return Err(role.refuse("invalid_claim", "may_act must be an object")),
+            Some(_) => return Err(role.refuse(Reason::InvalidClaim, "may_act must be an object")),
         };
         let mut identity_claims = Map::new();
         identity_claims.insert("iss".into(), Value::String(iss.clone()));
@@ -201,7 +201,7 @@ impl Validator<'_> {
         let jws = CompactJws::parse(token, &limits).map_err(jose_refusal)?;
         let claims = jws.claims(&limits).map_err(jose_refusal)?;
         let iss = string_claim(&claims, "iss")
-            .ok_or_else(|| role.refuse("missing_claim", "the token has no iss claim"))?
+            .ok_or_else(|| role.refuse(Reason::MissingClaim, "the token has no iss claim"))?
             .to_owned();
         let own = iss == self.settings.issuer;
         let trusted = if own {
@@ -210,7 +210,7 @@ impl Validator<'_> {
             self.settings.trusted_issuer(&iss)
         };
         if !own && trusted.is_none() {
-            return Err(role.refuse("untrusted_issuer", "the issuer is not trusted"));
+            return Err(role.refuse(Reason::UntrustedIssuer, "the issuer is not trusted"));
         }
         if let Some(trusted) = trusted {
             let accepted = trusted
@@ -219,7 +219,7 @@ impl Validator<'_> {
                 .unwrap_or(&crate::config::DEFAULT_ACCEPTED_TYPES);
             if !accepted.contains(&declared) {
                 return Err(role.refuse(
-                    "token_type_not_accepted",
+                    Reason::TokenTypeNotAccepted,
                     format!(
                         "{} tokens are not accepted from this issuer",
                         declared.name()
@@ -231,24 +231,24 @@ impl Validator<'_> {
         let keys = self
             .keys
             .get(&iss)
-            .ok_or_else(|| role.refuse("unknown_key", "no keys are known for the issuer"))?;
+            .ok_or_else(|| role.refuse(Reason::UnknownKey, "no keys are known for the issuer"))?;
         jose::verify(&jws, keys, self.verifier).map_err(jose_refusal)?;
 
         self.check_times(role, &claims)?;
         check_typing(role, jws.header().typ.as_deref(), declared, own)?;
         let sub = string_claim(&claims, "sub")
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| role.refuse("missing_claim", "the token has no sub claim"))?
+            .ok_or_else(|| role.refuse(Reason::MissingClaim, "the token has no sub claim"))?
             .to_owned();
         let aud = audiences(role, &claims)?;
         if declared == TokenType::IdToken && aud.is_empty() {
-            return Err(role.refuse("missing_claim", "an ID token must have an aud claim"));
+            return Err(role.refuse(Reason::MissingClaim, "an ID token must have an aud claim"));
         }
         if let Some(trusted) = trusted {
             // TX-20/TX-24: a translated token must be meant for this server.
             if !aud.iter().any(|a| trusted.audiences.contains(a)) {
                 return Err(role.refuse(
-                    "audience_mismatch",
+                    Reason::AudienceMismatch,
                     "the token is not meant for this server",
                 ));
             }
@@ -266,24 +266,24 @@ impl Validator<'_> {
                 Some(Value::Array(items)) => {
                     let mut out = Vec::new();
                     for item in items {
-                        let s = item
-                            .as_str()
-                            .ok_or_else(|| role.refuse("invalid_claim", "scp must hold strings"))?;
+                        let s = item.as_str().ok_or_else(|| {
+                            role.refuse(Reason::InvalidClaim, "scp must hold strings")
+                        })?;
                         out.push(s.to_owned());
                     }
                     out
                 }
-                Some(_) => return Err(role.refuse("invalid_claim", "scp must be an array")),
+                Some(_) => return Err(role.refuse(Reason::InvalidClaim, "scp must be an array")),
                 None => Vec::new(),
             },
             Some(Value::String(s)) => split_scope(s),
-            Some(_) => return Err(role.refuse("invalid_claim", "scope must be a string")),
+            Some(_) => return Err(role.refuse(Reason::InvalidClaim, "scope must be a string")),
         };
         let (act, act_chain) = self.act_of(role, claims.get("act"))?;
         let may_act = match claims.get("may_act") {
             None => None,
             Some(Value::Object(map)) => Some(map.clone()),
-            Some(_) => return Err(role.refuse("invalid_claim", "may_act must be an object")),
+            Some(_) => return Err(role.refuse(Reason::InvalidClaim, "may_act must be an object")),
         };
         let session_id = string_claim(&claims, "sid").map(str::to_owned);
         let exp = claims.get("exp").and_then(numeric_date);
@@ -314,25 +314,31 @@ impl Validator<'_> {
             match claims.get(name) {
                 None => Ok(None),
                 Some(v) => numeric_date(v).map(Some).ok_or_else(|| {
-                    role.refuse("invalid_claim", format!("{name} must be a NumericDate"))
+                    role.refuse(
+                        Reason::InvalidClaim,
+                        format!("{name} must be a NumericDate"),
+                    )
                 }),
             }
         };
         let exp = time("exp")?
-            .ok_or_else(|| role.refuse("missing_claim", "the token has no exp claim"))?;
+            .ok_or_else(|| role.refuse(Reason::MissingClaim, "the token has no exp claim"))?;
         if self.now >= exp.saturating_add(leeway) {
-            return Err(role.refuse("token_expired", "the token has expired"));
+            return Err(role.refuse(Reason::TokenExpired, "the token has expired"));
         }
         if let Some(nbf) = time("nbf")? {
             if nbf > self.now.saturating_add(leeway) {
-                return Err(role.refuse("token_not_yet_valid", "the token is not valid yet (nbf)"));
+                return Err(
+                    role.refuse(Reason::TokenNotYetValid, "the token is not valid yet (nbf)")
+                );
             }
         }
         if let Some(iat) = time("iat")? {
             if iat > self.now.saturating_add(leeway) {
-                return Err(
-                    role.refuse("token_issued_in_future", "the token's iat is in the future")
-                );
+                return Err(role.refuse(
+                    Reason::TokenIssuedInFuture,
+                    "the token's iat is in the future",
+                ));
             }
         }
         Ok(())
@@ -352,15 +358,16 @@ impl Validator<'_> {
         let mut cursor = Some(act);
         while let Some(value) = cursor {
             if chain.len() >= self.settings.max_act_depth as usize {
-                return Err(
-                    role.refuse("act_chain_too_deep", "the act chain is deeper than allowed")
-                );
+                return Err(role.refuse(
+                    Reason::ActChainTooDeep,
+                    "the act chain is deeper than allowed",
+                ));
             }
             let Value::Object(map) = value else {
-                return Err(role.refuse("invalid_claim", "act must be an object"));
+                return Err(role.refuse(Reason::InvalidClaim, "act must be an object"));
             };
             let sub = string_claim(map, "sub").ok_or_else(|| {
-                role.refuse("invalid_claim", "every act level needs a string sub")
+                role.refuse(Reason::InvalidClaim, "every act level needs a string sub")
             })?;
             chain.push(PartyRecord {
                 iss: string_claim(map, "iss").map(str::to_owned),
@@ -387,11 +394,11 @@ fn check_typing(
     });
     match declared {
         TokenType::AccessToken if own && !at_jwt => Err(role.refuse(
-            "token_type_mismatch",
+            Reason::TokenTypeMismatch,
             "this server's access tokens are typed at+jwt; the token is not an access token",
         )),
         TokenType::IdToken if at_jwt => Err(role.refuse(
-            "token_type_mismatch",
+            Reason::TokenTypeMismatch,
             "an access token (typ at+jwt) was presented as an ID token",
         )),
         _ => Ok(()),
@@ -423,9 +430,9 @@ fn audiences(role: Role, claims: &Map<String, Value>) -> Result<Vec<String>, Ref
             .map(|v| {
                 v.as_str()
                     .map(str::to_owned)
-                    .ok_or_else(|| role.refuse("invalid_claim", "aud must hold strings"))
+                    .ok_or_else(|| role.refuse(Reason::InvalidClaim, "aud must hold strings"))
             })
             .collect(),
-        Some(_) => Err(role.refuse("invalid_claim", "aud must be a string or an array")),
+        Some(_) => Err(role.refuse(Reason::InvalidClaim, "aud must be a string or an array")),
     }
 }

@@ -15,7 +15,8 @@
 
 use crate::answer::PartyRecord;
 use crate::decide::may_act_matches;
-use crate::error::Refusal;
+use crate::error::{description_safe, ErrorCode};
+use crate::reason::{Reason, Refusal};
 use crate::request::TokenType;
 use crate::token::{looks_like_jwt, Role, Validator};
 use serde::Serialize;
@@ -126,7 +127,7 @@ pub struct VerifiedToken {
     pub claims: Map<String, Value>,
 }
 
-/// The answer to [`crate::Engine::verify_access_token`]; serialised
+/// The answer to [`crate::engine::Engine::verify_access_token`]; serialised
 /// camelCase with `type` `valid` or `invalid`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -136,21 +137,30 @@ pub enum Verification {
     /// The token must be refused.
     Invalid {
         /// Always `invalid_token` (RFC 6750 §3.1).
-        error: &'static str,
+        error: ErrorCode,
         /// Stable reason code, as in the exchange's audit records.
-        reason: &'static str,
-        /// What failed, without token contents or key material.
+        reason: Reason,
+        /// What failed, without token contents or key material, in RFC 6749
+        /// §5.2 characters only (TX-71).
         description: String,
     },
 }
 
+impl Verification {
+    /// A refusal: `invalid_token` with `reason`, and `description` through
+    /// the final guard [`description_safe`] (TX-71).
+    pub fn invalid(reason: Reason, description: String) -> Self {
+        Verification::Invalid {
+            error: ErrorCode::InvalidToken,
+            reason,
+            description: description_safe(description),
+        }
+    }
+}
+
 impl From<Refusal> for Verification {
     fn from(refusal: Refusal) -> Self {
-        Verification::Invalid {
-            error: "invalid_token",
-            reason: refusal.reason,
-            description: refusal.description,
-        }
+        Verification::invalid(refusal.reason, refusal.description)
     }
 }
 
@@ -168,7 +178,7 @@ fn run(validator: &Validator<'_>, call: &VerifyCall) -> Result<VerifiedToken, Re
         // Only a JWT carries what local verification needs; an opaque
         // token means asking the issuer (introspection, RFC 7662).
         return Err(Role::Access.refuse(
-            "opaque_token",
+            Reason::OpaqueToken,
             "the token is not a JWT; opaque tokens can only be checked by introspection",
         ));
     }
@@ -177,24 +187,24 @@ fn run(validator: &Validator<'_>, call: &VerifyCall) -> Result<VerifiedToken, Re
     if facts.external {
         // The engine may also trust other issuers for exchanges; a resource
         // server takes tokens of its one issuer only.
-        return Err(refuse("untrusted_issuer", "the issuer is not trusted"));
+        return Err(refuse(Reason::UntrustedIssuer, "the issuer is not trusted"));
     }
     if !facts.aud.iter().any(|a| call.audiences.contains(a)) {
         return Err(refuse(
-            "audience_mismatch",
+            Reason::AudienceMismatch,
             "the token is not meant for this resource server",
         ));
     }
     let depth = facts.act_chain.len();
     if call.require_actor && depth == 0 {
         return Err(refuse(
-            "actor_required",
+            Reason::ActorRequired,
             "the token has no actor (act claim)",
         ));
     }
     if call.max_chain_depth.is_some_and(|max| depth > max as usize) {
         return Err(refuse(
-            "act_chain_too_deep",
+            Reason::ActChainTooDeep,
             "the act chain is deeper than allowed",
         ));
     }
@@ -210,7 +220,7 @@ fn run(validator: &Validator<'_>, call: &VerifyCall) -> Result<VerifiedToken, Re
             .any(|entry| may_act_matches(entry, &identity))
         {
             return Err(refuse(
-                "actor_not_allowed",
+                Reason::ActorNotAllowed,
                 "the token's actor is not allowed here",
             ));
         }

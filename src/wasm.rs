@@ -9,10 +9,11 @@
 use crate::answer::{AuditRecord, Decision, Failure};
 use crate::config::{DecideCall, EngineSettings};
 use crate::engine::{Engine, Inspection};
-use crate::error::{ErrorCode, Refusal};
+use crate::error::clean;
 use crate::jose::{
     Algorithm, HostPrimitive, HostVerifier, KeySet, RustCryptoVerifier, SignatureVerifier,
 };
+use crate::reason::{Reason, Refusal};
 use crate::verify::{Verification, VerifyCall};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -78,10 +79,10 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
 
 fn bad_input(error: &str) -> Decision {
     // A malformed call is the caller's bug; it is still answered as data.
+    // serde's message may quote the call's own text: cleaned and bounded.
     let refusal = Refusal::new(
-        ErrorCode::ServerError,
-        "invalid_engine_call",
-        format!("invalid decide call: {error}"),
+        Reason::InvalidEngineCall,
+        format!("invalid decide call: {}", clean(error, 300)),
     );
     Decision::Failure(Box::new(Failure::from_refusal(
         refusal,
@@ -152,11 +153,10 @@ impl WasmEngine {
     pub fn verify_access_token(&self, call: &str) -> String {
         let answer = match from_json(call).and_then(|value| VerifyCall::from_value(&value)) {
             Ok(call) => self.inner.verify_access_token(&call),
-            Err(e) => Verification::Invalid {
-                error: "invalid_token",
-                reason: "invalid_engine_call",
-                description: format!("invalid verify call: {e}"),
-            },
+            Err(e) => Verification::invalid(
+                Reason::InvalidEngineCall,
+                format!("invalid verify call: {}", clean(&e, 300)),
+            ),
         };
         to_json(&answer)
     }

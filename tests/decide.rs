@@ -9,7 +9,7 @@
 mod common;
 
 use better_auth_token_exchange::answer::Verdict;
-use better_auth_token_exchange::Decision;
+use better_auth_token_exchange::{Decision, Reason};
 use common::*;
 use serde_json::{json, Value};
 
@@ -801,7 +801,7 @@ fn tx42_may_act_must_name_the_actor() {
             "{bad}"
         );
         assert_eq!(d.audit().decision, Verdict::Refused);
-        assert_eq!(d.audit().reason, Some("may_act_mismatch"));
+        assert_eq!(d.audit().reason, Some(Reason::MayActMismatch));
     }
     // Without an actor token, may_act must name the client.
     granted(&decide(
@@ -1061,7 +1061,7 @@ fn tx60_every_attempt_has_one_audit_record_without_token_values() {
     let a = d.audit();
     assert_eq!(
         (a.decision, a.reason, a.granted_scope.as_deref()),
-        (Verdict::Refused, Some("target_not_allowed"), None)
+        (Verdict::Refused, Some(Reason::TargetNotAllowed), None)
     );
     assert_eq!(a.audiences, vec!["https://nope.example"]);
 }

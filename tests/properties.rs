@@ -309,3 +309,120 @@ proptest! {
         prop_assert_eq!(e.decide(&c), e.decide(&c));
     }
 }
+
+/// Text as hostile as a request can carry: any Unicode (controls, `"`, `\`,
+/// non-ASCII, line and paragraph separators), and a few pointed cases.
+fn hostile_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[\"\\\\\\x00-\\x1f\\x7f]{0,8}",
+        "\\PC{0,24}",
+        Just("urn:ietf:params:oauth:token-type:saml2\"\\\n".to_owned()),
+        Just("https://api-a.example/\u{2028}\"".to_owned()),
+        Just("caf\u{e9} \u{1f600} \u{85}".to_owned()),
+    ]
+}
+
+/// A parameter name: one the engine reads, or anything at all.
+fn parameter_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        proptest::sample::select(vec![
+            "audience",
+            "resource",
+            "scope",
+            "subject_token",
+            "subject_token_type",
+            "actor_token",
+            "actor_token_type",
+            "requested_token_type",
+            "grant_type",
+            "client_id",
+        ])
+        .prop_map(str::to_owned),
+        hostile_text(),
+    ]
+}
+
+/// Any JSON, with hostile strings for keys and values, and the policy's own
+/// member names among the keys so that serde's messages about wrong types
+/// (which quote the offending text) are reached too.
+fn hostile_json() -> impl Strategy<Value = Value> {
+    let key = prop_oneof![
+        proptest::sample::select(vec![
+            "audiences",
+            "resources",
+            "defaultTargets",
+            "scopes",
+            "impersonation",
+            "delegation",
+            "subjectTokenTypes",
+            "trustedIssuers",
+            "maxDelegationDepth",
+            "holderBinding",
+            "targets",
+            "requireTarget",
+        ])
+        .prop_map(str::to_owned),
+        hostile_text(),
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        hostile_text().prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 24, 4, move |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map(key.clone(), inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// TX-71: whatever the form (any names, any values), the client policy
+    /// and the presented token hold, every description the engine produces
+    /// holds only %x20-21 / %x23-5B / %x5D-7E (RFC 6749 §5.2): the request
+    /// parser's own refusals (before the final guard), every failure of
+    /// `decide`, and every refusal of the resource-server verifier.
+    #[test]
+    fn tx71_every_description_holds_only_rfc6749_characters(
+        pairs in proptest::collection::vec((parameter_name(), hostile_text()), 0..6),
+        subject_type in prop_oneof![Just(AT.to_owned()), hostile_text()],
+        policy in prop_oneof![Just(json!({})), hostile_json()],
+        real_token in any::<bool>(),
+        odd_token in hostile_text(),
+    ) {
+        use better_auth_token_exchange::error::is_description_safe;
+        use better_auth_token_exchange::request::ExchangeRequest;
+        use better_auth_token_exchange::verify::{Verification, VerifyCall};
+
+        let token = if real_token { access_token("user-1", "bff", "read", json!({})) } else { odd_token };
+        let mut f = form(&token, &subject_type, &[]);
+        f.extend(pairs);
+        if let Err(refusal) = ExchangeRequest::parse(&f, 16 * 1024) {
+            prop_assert!(is_description_safe(&refusal.description), "{:?}", refusal.description);
+        }
+        let c = call(f, client(Value::Null), json!({}));
+        let c = better_auth_token_exchange::DecideCall {
+            client: serde_json::from_value(client(policy)).unwrap(),
+            ..c
+        };
+        let e = engine();
+        if let Decision::Failure(failure) = e.decide(&c) {
+            prop_assert!(is_description_safe(&failure.description), "{:?}", failure.description);
+        }
+        let v = e.verify_access_token(&VerifyCall {
+            token,
+            now: NOW,
+            audiences: vec![API_A.to_owned()],
+            ..VerifyCall::default()
+        });
+        if let Verification::Invalid { description, .. } = v {
+            prop_assert!(is_description_safe(&description), "{description:?}");
+        }
+    }
+}

@@ -60,12 +60,12 @@ fn invalid(v: &Verification, token: &str) -> &'static str {
             reason,
             description,
         } => {
-            assert_eq!(*error, "invalid_token");
+            assert_eq!(error.as_str(), "invalid_token");
             assert!(!description.is_empty());
             for part in token.split('.').filter(|p| p.len() > 8) {
                 assert!(!description.contains(part), "{description}");
             }
-            reason
+            reason.as_str()
         }
         Verification::Valid(t) => panic!("expected a refusal, got a token for {}", t.sub),
     }
@@ -369,27 +369,27 @@ fn the_call_reads_from_json_strictly() {
         (json!({ "token": "t", "now": NOW }), "required"),
         (
             json!({ "token": "t", "now": NOW, "audiences": [API_A], "audience": API_A }),
-            "\"audience\"",
+            "'audience'",
         ),
         (
             json!({ "token": "t", "now": "soon", "audiences": [API_A] }),
-            "\"now\"",
+            "'now'",
         ),
         (
             json!({ "token": "t", "now": NOW, "audiences": [1] }),
-            "\"audiences\"",
+            "'audiences'",
         ),
         (
             json!({ "token": "t", "now": NOW, "audiences": [], "allowedActors": ["agent"] }),
-            "\"allowedActors\"",
+            "'allowedActors'",
         ),
         (
             json!({ "token": "t", "now": NOW, "audiences": [], "maxChainDepth": -1 }),
-            "\"maxChainDepth\"",
+            "'maxChainDepth'",
         ),
         (
             json!({ "token": "t", "now": NOW, "audiences": [], "requireActor": "yes" }),
-            "\"requireActor\"",
+            "'requireActor'",
         ),
         (json!(["token"]), "object"),
     ] {

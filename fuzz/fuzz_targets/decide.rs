@@ -11,12 +11,16 @@
 //! server's tokens meant for the resource server, with the token's `sub` and
 //! `act`, within the chain bound; a refusal never echoes the token.
 //!
+//! Every description, of a failure or of an invalid token, holds only the
+//! characters RFC 6749 §5.2 allows (TX-71).
+//!
 //! Input layout: one flags byte, then up to five 0x00-separated segments:
 //! subject payload, actor payload, client policy JSON, extra form pairs,
 //! subject header.
 #![no_main]
 
 use better_auth_token_exchange::answer::Verdict;
+use better_auth_token_exchange::error::is_description_safe;
 use better_auth_token_exchange::verify::{Verification, VerifyCall};
 use better_auth_token_exchange::{DecideCall, Decision, Engine};
 use better_auth_token_exchange_fuzz::{
@@ -173,6 +177,14 @@ fuzz_target!(|data: &[u8]| {
         Decision::Failure(failure) => {
             assert_eq!(failure.audit.decision, Verdict::Refused);
             assert!(matches!(failure.status, 400 | 401 | 500));
+            assert_eq!(failure.audit.reason, Some(failure.reason));
+            assert_eq!(failure.error, failure.reason.error());
+            // TX-71: RFC 6749 §5.2 characters only, whatever the input held.
+            assert!(
+                is_description_safe(&failure.description),
+                "description outside RFC 6749 section 5.2: {:?}",
+                failure.description
+            );
             // TX-20, TX-70: no token contents in the description.
             for token in std::iter::once(&subject_token).chain(actor_token.as_ref()) {
                 for part in token.split('.').filter(|p| p.len() >= 16) {
@@ -220,7 +232,8 @@ fn verify_at_resource_server(flags: u8, token: &str, payload: &[u8]) {
         Verification::Invalid {
             error, description, ..
         } => {
-            assert_eq!(error, "invalid_token");
+            assert_eq!(error.as_str(), "invalid_token");
+            assert!(is_description_safe(&description), "{description:?}");
             for part in token.split('.').filter(|p| p.len() >= 16) {
                 assert!(
                     !description.contains(part),

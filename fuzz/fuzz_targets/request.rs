@@ -1,7 +1,10 @@
 //! The request parser (RFC 8693 §2.1) and `inspect` on arbitrary forms: no
-//! panic, and a parsed request always respects the bounds (TX-8, TX-25).
+//! panic, a parsed request always respects the bounds (TX-8, TX-25), and a
+//! refusal's description holds only RFC 6749 §5.2 characters (TX-71), as
+//! built, before the final guard every failure goes through.
 #![no_main]
 
+use better_auth_token_exchange::error::is_description_safe;
 use better_auth_token_exchange::request::{ExchangeRequest, MAX_SCOPES, MAX_TARGETS};
 use better_auth_token_exchange_fuzz::{engine, form_pairs};
 use libfuzzer_sys::fuzz_target;
@@ -17,7 +20,16 @@ fuzz_target!(|data: &[u8]| {
         None => (16384, data),
     };
     let form = form_pairs(rest);
-    if let Ok(request) = ExchangeRequest::parse(&form, limit) {
+    let parsed = ExchangeRequest::parse(&form, limit);
+    if let Err(refusal) = &parsed {
+        assert!(
+            is_description_safe(&refusal.description),
+            "description outside RFC 6749 section 5.2: {:?}",
+            refusal.description
+        );
+        assert_eq!(refusal.error, refusal.reason.error());
+    }
+    if let Ok(request) = parsed {
         assert!(!request.subject_token.is_empty());
         assert!(request.subject_token.len() <= limit);
         if let Some((actor, _)) = &request.actor {

@@ -3,10 +3,11 @@
 use std::fmt;
 
 use crate::json::JsonError;
+use crate::reason::Reason;
 
 /// Why a token or key set was refused.
 ///
-/// [`JoseError::code`] gives a stable snake_case code to switch on;
+/// [`JoseError::code`] gives a stable [`Reason`] to switch on;
 /// [`JoseError::description`] (and `Display`) says what failed in words.
 /// Neither ever contains token contents or key material: variants carry only
 /// fixed reason strings and numbers chosen by this crate.
@@ -47,20 +48,20 @@ pub enum JoseError {
 }
 
 impl JoseError {
-    /// A stable snake_case code callers can switch on.
-    pub fn code(&self) -> &'static str {
+    /// The stable reason callers can switch on.
+    pub fn code(&self) -> Reason {
         match self {
-            JoseError::TokenTooLarge { .. } => "token_too_large",
-            JoseError::MalformedToken(_) => "malformed_token",
-            JoseError::JsonTooDeep => "json_too_deep",
-            JoseError::DuplicateJsonMember => "duplicate_json_member",
-            JoseError::UnsupportedAlgorithm { .. } => "unsupported_algorithm",
-            JoseError::UnsupportedCritical => "unsupported_critical_header",
-            JoseError::UnknownKey => "unknown_key",
-            JoseError::NoMatchingKey => "no_matching_key",
-            JoseError::AlgorithmKeyMismatch => "algorithm_key_mismatch",
-            JoseError::BadSignature => "bad_signature",
-            JoseError::MalformedJwks(_) => "malformed_jwks",
+            JoseError::TokenTooLarge { .. } => Reason::TokenTooLarge,
+            JoseError::MalformedToken(_) => Reason::MalformedToken,
+            JoseError::JsonTooDeep => Reason::JsonTooDeep,
+            JoseError::DuplicateJsonMember => Reason::DuplicateJsonMember,
+            JoseError::UnsupportedAlgorithm { .. } => Reason::UnsupportedAlgorithm,
+            JoseError::UnsupportedCritical => Reason::UnsupportedCriticalHeader,
+            JoseError::UnknownKey => Reason::UnknownKey,
+            JoseError::NoMatchingKey => Reason::NoMatchingKey,
+            JoseError::AlgorithmKeyMismatch => Reason::AlgorithmKeyMismatch,
+            JoseError::BadSignature => Reason::BadSignature,
+            JoseError::MalformedJwks(_) => Reason::MalformedJwks,
         }
     }
 

@@ -137,7 +137,7 @@ pub fn decide(form: Vec<(String, String)>, client: Value, more: Value) -> Decisi
 /// The (error, reason) of a failure; panics on success.
 pub fn refused(d: &Decision) -> (&'static str, &'static str) {
     match d {
-        Decision::Failure(f) => (f.error.as_str(), f.reason),
+        Decision::Failure(f) => (f.error.as_str(), f.reason.as_str()),
         Decision::Success(g) => panic!("expected a refusal, got a grant for {}", g.subject),
     }
 }
