@@ -214,14 +214,16 @@ fn run(
         }
     }
 
-    // TX-42: may_act names who may act; with no actor token, the client.
+    // TX-42: may_act names who may act; with no actor token, the client,
+    // whose identity is of this server's issuer. TX-46: without `iss`,
+    // may_act names a party of the subject token's own issuer.
     if let Some(may_act) = &subject.may_act {
         let client_identity = client_identity(client.id, &settings.issuer);
         let identity = actor
             .as_ref()
             .map(|a| &a.identity_claims)
             .unwrap_or(&client_identity);
-        if !may_act_matches(may_act, identity) {
+        if !may_act_matches(may_act, identity, &subject.iss) {
             return Err(Refusal::new(
                 Reason::MayActMismatch,
                 "the subject token's may_act does not name the acting party",
@@ -380,12 +382,27 @@ fn client_identity(client_id: &str, issuer: &str) -> Map<String, Value> {
 }
 
 /// TX-42: every member of `may_act` must equal the same member of the actor
-/// (RFC 8693 §4.4); an empty `may_act` names nobody.
-pub(crate) fn may_act_matches(may_act: &Map<String, Value>, identity: &Map<String, Value>) -> bool {
-    !may_act.is_empty()
-        && may_act
+/// (RFC 8693 §4.4); an empty `may_act` names nobody. TX-46: a `may_act`
+/// without `iss` names a party of the subject token's issuer `subject_iss`,
+/// so an actor of another (trusted) issuer with the same `sub` does not
+/// match; with `iss`, the actor's must equal it like any other member.
+pub(crate) fn may_act_matches(
+    may_act: &Map<String, Value>,
+    identity: &Map<String, Value>,
+    subject_iss: &str,
+) -> bool {
+    let issuer_ok = may_act.contains_key("iss")
+        || identity.get("iss").and_then(Value::as_str) == Some(subject_iss);
+    issuer_ok && members_match(may_act, identity)
+}
+
+/// Every member of `wanted` equals the same member of `identity`; an empty
+/// `wanted` matches nothing.
+pub(crate) fn members_match(wanted: &Map<String, Value>, identity: &Map<String, Value>) -> bool {
+    !wanted.is_empty()
+        && wanted
             .iter()
-            .all(|(name, wanted)| identity.get(name) == Some(wanted))
+            .all(|(name, value)| identity.get(name) == Some(value))
 }
 
 /// TX-41: the new outermost actor, with the subject's chain nested inside

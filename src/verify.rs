@@ -14,7 +14,7 @@
 //! same; the OAuth error is always `invalid_token` (RFC 6750 §3.1).
 
 use crate::answer::PartyRecord;
-use crate::decide::may_act_matches;
+use crate::decide::members_match;
 use crate::error::{description_safe, ErrorCode};
 use crate::reason::{Reason, Refusal};
 use crate::request::TokenType;
@@ -215,10 +215,7 @@ fn run(validator: &Validator<'_>, call: &VerifyCall) -> Result<VerifiedToken, Re
         identity
             .entry("iss")
             .or_insert_with(|| Value::String(facts.iss.clone()));
-        if !allowed
-            .iter()
-            .any(|entry| may_act_matches(entry, &identity))
-        {
+        if !allowed.iter().any(|entry| members_match(entry, &identity)) {
             return Err(refuse(
                 Reason::ActorNotAllowed,
                 "the token's actor is not allowed here",

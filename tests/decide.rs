@@ -820,6 +820,137 @@ fn tx42_may_act_must_name_the_actor() {
     );
 }
 
+/// TX-46 fixtures: a client that may translate from both trusted issuers,
+/// and a delegation form with `actor` as a JWT actor token.
+fn translating_client() -> Value {
+    client(json!({"trustedIssuers": [EXTERNAL, EXTERNAL2], "relaxDownscoping": true}))
+}
+
+fn delegation(subject: &str, subject_type: &str, actor: &str) -> Vec<(String, String)> {
+    form(
+        subject,
+        subject_type,
+        &[
+            ("audience", API_A),
+            ("actor_token", actor),
+            ("actor_token_type", JWT),
+        ],
+    )
+}
+
+fn linked_user(issuer: &str, sub: &str) -> Value {
+    json!({"subjectUser": {"issuer": issuer, "sub": sub, "userId": "local-9"}})
+}
+
+#[test]
+fn tx46_may_act_without_iss_names_an_actor_of_the_subjects_own_issuer() {
+    let subject =
+        |may_act: Value| access_token("user-1", "bff", "read", json!({"may_act": may_act}));
+    let own_bob = access_token("bob", "bff", "read", json!({}));
+    let their_bob = trusted_token(EXTERNAL, "bob", json!({}));
+    // `{"sub": "bob"}` in a token of this server names this server's bob...
+    granted(&decide(
+        delegation(&subject(json!({"sub": "bob"})), AT, &own_bob),
+        translating_client(),
+        json!({}),
+    ));
+    // ...not a trusted issuer's bob, however trusted.
+    let d = decide(
+        delegation(&subject(json!({"sub": "bob"})), AT, &their_bob),
+        translating_client(),
+        json!({}),
+    );
+    assert_eq!(refused(&d), ("invalid_request", "may_act_mismatch"));
+    assert_eq!(d.audit().reason, Some(Reason::MayActMismatch));
+    // With `iss`, that issuer's bob and no other.
+    let names_theirs = subject(json!({"sub": "bob", "iss": EXTERNAL}));
+    granted(&decide(
+        delegation(&names_theirs, AT, &their_bob),
+        translating_client(),
+        json!({}),
+    ));
+    assert_eq!(
+        refused(&decide(
+            delegation(&names_theirs, AT, &own_bob),
+            translating_client(),
+            json!({})
+        )),
+        ("invalid_request", "may_act_mismatch")
+    );
+}
+
+#[test]
+fn tx46_between_two_trusted_issuers_may_act_without_iss_stays_with_the_subjects() {
+    let subject = |may_act: Value| trusted_token(EXTERNAL, "ext-user", json!({"may_act": may_act}));
+    let first_bob = trusted_token(EXTERNAL, "bob", json!({}));
+    let second_bob = trusted_token(EXTERNAL2, "bob", json!({}));
+    let user = || linked_user(EXTERNAL, "ext-user");
+    granted(&decide(
+        delegation(&subject(json!({"sub": "bob"})), JWT, &first_bob),
+        translating_client(),
+        user(),
+    ));
+    assert_eq!(
+        refused(&decide(
+            delegation(&subject(json!({"sub": "bob"})), JWT, &second_bob),
+            translating_client(),
+            user()
+        )),
+        ("invalid_request", "may_act_mismatch")
+    );
+    let names_second = subject(json!({"sub": "bob", "iss": EXTERNAL2}));
+    granted(&decide(
+        delegation(&names_second, JWT, &second_bob),
+        translating_client(),
+        user(),
+    ));
+    assert_eq!(
+        refused(&decide(
+            delegation(&names_second, JWT, &first_bob),
+            translating_client(),
+            user()
+        )),
+        ("invalid_request", "may_act_mismatch")
+    );
+}
+
+#[test]
+fn tx46_without_an_actor_token_the_client_acts_as_a_party_of_this_server() {
+    // The exchanging client's identity is of this server's issuer: a
+    // trusted issuer's `may_act` naming `bff` without `iss` names that
+    // issuer's bff, not this client.
+    let external =
+        |may_act: Value| trusted_token(EXTERNAL, "ext-user", json!({"may_act": may_act}));
+    let user = || linked_user(EXTERNAL, "ext-user");
+    for bad in [json!({"sub": "bff"}), json!({"client_id": "bff"})] {
+        assert_eq!(
+            refused(&decide(
+                form(&external(bad.clone()), JWT, &aud_a()),
+                translating_client(),
+                user()
+            )),
+            ("invalid_request", "may_act_mismatch"),
+            "{bad}"
+        );
+    }
+    granted(&decide(
+        form(
+            &external(json!({"sub": "bff", "iss": ISSUER})),
+            JWT,
+            &aud_a(),
+        ),
+        translating_client(),
+        user(),
+    ));
+    // In this server's own token, `{"sub": "bff"}` is this server's client.
+    let own = access_token("user-1", "bff", "read", json!({"may_act": {"sub": "bff"}}));
+    granted(&decide(
+        form(&own, AT, &aud_a()),
+        translating_client(),
+        json!({}),
+    ));
+}
+
 #[test]
 fn tx43_tx45_impersonation_delegation_limits_per_client_and_target() {
     let deleg = |s: &str| {

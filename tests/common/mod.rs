@@ -16,6 +16,8 @@ use serde_json::{json, Value};
 
 pub const ISSUER: &str = "https://as.example";
 pub const EXTERNAL: &str = "https://idp.example";
+/// A second trusted issuer, for rules between two issuers (TX-46).
+pub const EXTERNAL2: &str = "https://idp2.example";
 pub const NOW: i64 = 1_800_000_000;
 pub const AT: &str = "urn:ietf:params:oauth:token-type:access_token";
 pub const IDT: &str = "urn:ietf:params:oauth:token-type:id_token";
@@ -31,6 +33,24 @@ pub fn own_key() -> SigningKey {
 
 pub fn external_key() -> SigningKey {
     SigningKey::from_bytes(&[9u8; 32])
+}
+
+pub fn external2_key() -> SigningKey {
+    SigningKey::from_bytes(&[11u8; 32])
+}
+
+/// A JWT of a trusted issuer (`EXTERNAL` or `EXTERNAL2`) for `sub`, meant
+/// for this server, with `extra` claims merged in.
+pub fn trusted_token(issuer: &str, sub: &str, extra: Value) -> String {
+    let (key, kid) = if issuer == EXTERNAL2 {
+        (external2_key(), "ext2-1")
+    } else {
+        (external_key(), "ext-1")
+    };
+    let mut claims =
+        json!({"iss": issuer, "sub": sub, "aud": ISSUER, "exp": NOW + 600, "iat": NOW});
+    merge(&mut claims, extra);
+    sign(&key, &json!({"alg": "EdDSA", "kid": kid}), &claims)
 }
 
 pub fn jwk(key: &SigningKey, kid: &str) -> Value {
@@ -80,7 +100,10 @@ pub fn merge(target: &mut Value, extra: Value) {
 pub fn settings() -> EngineSettings {
     serde_json::from_value(json!({
         "issuer": ISSUER,
-        "trustedIssuers": [{ "issuer": EXTERNAL, "audiences": [ISSUER] }],
+        "trustedIssuers": [
+            { "issuer": EXTERNAL, "audiences": [ISSUER] },
+            { "issuer": EXTERNAL2, "audiences": [ISSUER] },
+        ],
     }))
     .unwrap()
 }
@@ -89,12 +112,17 @@ pub fn engine() -> Engine {
     let mut engine = Engine::new(settings()).unwrap();
     let own = json!({ "keys": [jwk(&own_key(), "own-1")] }).to_string();
     let ext = json!({ "keys": [jwk(&external_key(), "ext-1")] }).to_string();
+    let ext2 = json!({ "keys": [jwk(&external2_key(), "ext2-1")] }).to_string();
     assert!(matches!(
         engine.set_issuer_keys(ISSUER, own.as_bytes()),
         better_auth_token_exchange::engine::KeysAnswer::Ok { keys: 1, .. }
     ));
     assert!(matches!(
         engine.set_issuer_keys(EXTERNAL, ext.as_bytes()),
+        better_auth_token_exchange::engine::KeysAnswer::Ok { keys: 1, .. }
+    ));
+    assert!(matches!(
+        engine.set_issuer_keys(EXTERNAL2, ext2.as_bytes()),
         better_auth_token_exchange::engine::KeysAnswer::Ok { keys: 1, .. }
     ));
     engine
