@@ -48,6 +48,9 @@ fn check_or_write(relative: &str, expected: &str) {
     );
 }
 
+/// One generated map of `reasons.ts`: a reason's value in it.
+type Column = fn(Reason) -> &'static str;
+
 /// `pkg-template/src/shared/reasons.ts`, formatted as biome would (two-space
 /// indent, double quotes, trailing commas, one entry per line).
 fn reasons_ts() -> String {
@@ -65,7 +68,7 @@ fn reasons_ts() -> String {
     out.push_str("] as const;\n\n");
     out.push_str("/** The stable reason code of a refusal. */\n");
     out.push_str("export type ReasonCode = (typeof REASON_CODES)[number];\n");
-    let maps: [(&str, &str, fn(Reason) -> &'static str); 3] = [
+    let maps: [(&str, &str, Column); 3] = [
         (
             "REASON_ERRORS",
             "The OAuth error each reason is answered with; a resource server answers `invalid_token` for every reason.",
