@@ -30,6 +30,12 @@ pub struct EngineSettings {
     /// Trusted external issuers (TX-24).
     #[serde(default)]
     pub trusted_issuers: Vec<TrustedIssuer>,
+    /// TX-9: refuse (`invalid_target`, `no_target`) an exchange that names
+    /// no `audience` or `resource` when the client has no default targets.
+    /// Off by default: such an exchange is granted with no audience. A
+    /// client's policy `requireTarget` overrides this either way.
+    #[serde(default)]
+    pub require_target: bool,
 }
 
 mod defaults {
@@ -74,6 +80,7 @@ impl EngineSettings {
             max_act_depth: defaults::max_act_depth(),
             max_lifetime_seconds: defaults::max_lifetime(),
             trusted_issuers: Vec::new(),
+            require_target: false,
         }
     }
 
@@ -181,8 +188,13 @@ pub struct ClientPolicy {
     pub audiences: Option<Vec<String>>,
     /// Resource URIs this client may target.
     pub resources: Option<Vec<String>>,
-    /// Targets used when a request names none.
+    /// Targets used when a request names none (as audiences).
     pub default_targets: Option<Vec<String>>,
+    /// TX-9: whether a request must name a target (or the client have
+    /// default targets): without one it is refused with `invalid_target`
+    /// `no_target`. Unset, the engine's `requireTarget` applies (default
+    /// false: granted with no audience).
+    pub require_target: Option<bool>,
     /// Scope ceiling (TX-30).
     pub scopes: Option<Vec<String>>,
     /// Subject token only (default true).

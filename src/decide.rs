@@ -232,7 +232,7 @@ fn run(
     }
 
     // TX-6: targets.
-    let (audiences, resources) = targets(&request, &client)?;
+    let (audiences, resources) = targets(&request, &client, settings.require_target)?;
     audit.audiences.clone_from(&audiences);
     audit.resources.clone_from(&resources);
     let effective = effective_policy(
@@ -427,21 +427,25 @@ fn new_act(actor: &TokenFacts, client_id: &str, issuer: &str, prior: Option<&Val
 }
 
 /// TX-6: requested targets (or the client's defaults), each linked to the
-/// client and allowed by its policy.
+/// client and allowed by its policy. TX-9: with neither, no target at all
+/// (the token is issued with no audience) unless the client's policy, else
+/// the engine's settings (`require_target`), ask for one.
 fn targets(
     request: &ExchangeRequest,
     client: &Client<'_>,
+    require_target: bool,
 ) -> Result<(Vec<String>, Vec<String>), Refusal> {
     let policy = &client.policy;
     let (audiences, resources) = if request.audiences.is_empty() && request.resources.is_empty() {
         match &policy.default_targets {
             Some(defaults) if !defaults.is_empty() => (defaults.clone(), Vec::new()),
-            _ => {
+            _ if policy.require_target.unwrap_or(require_target) => {
                 return Err(Refusal::new(
                     Reason::NoTarget,
                     "name the target with audience or resource; this client has no default",
                 ))
             }
+            _ => (Vec::new(), Vec::new()),
         }
     } else {
         (request.audiences.clone(), request.resources.clone())

@@ -1077,14 +1077,124 @@ fn tx6_targets_union_and_refusals() {
         json!({}),
     );
     assert_eq!(refused(&d).1, "target_not_allowed");
-    let d = decide(form(&user_token(), AT, &[]), client(json!({})), json!({}));
-    assert_eq!(refused(&d), ("invalid_target", "no_target"));
+}
+
+/// An engine like `engine()` whose settings require a target (TX-9).
+fn engine_requiring_target() -> better_auth_token_exchange::Engine {
+    let mut s = settings();
+    s.require_target = true;
+    let mut e = better_auth_token_exchange::Engine::new(s).unwrap();
+    let own = json!({ "keys": [jwk(&own_key(), "own-1")] }).to_string();
+    e.set_issuer_keys(ISSUER, own.as_bytes());
+    e
+}
+
+#[test]
+fn tx9_no_audience_nor_resource_is_granted_with_no_target() {
+    let g = decide(form(&user_token(), AT, &[]), client(json!({})), json!({}));
+    let g = granted(&g);
+    assert!(g.audiences.is_empty() && g.resources.is_empty());
+    assert!(g.audit.audiences.is_empty() && g.audit.resources.is_empty());
+    // Scope narrowing, the lifetime cap and the rest apply unchanged.
+    assert_eq!(g.scopes, vec!["read", "write"]);
+    assert_eq!(g.expires_at, NOW + 600);
+    assert_eq!(g.audit.decision, Verdict::Granted);
+    let narrowed = decide(
+        form(&user_token(), AT, &[("scope", "read")]),
+        client(json!({"targets": {API_A: {"scopes": []}}})),
+        json!({}),
+    );
+    assert_eq!(granted(&narrowed).scopes, vec!["read"]);
+    assert_eq!(
+        refused(&decide(
+            form(&user_token(), AT, &[("scope", "admin")]),
+            client(json!({})),
+            json!({})
+        )),
+        ("invalid_scope", "scope_not_allowed")
+    );
+    // may_act and the impersonation limit still apply without a target.
+    let may_act = access_token("user-1", "bff", "read", json!({"may_act": {"sub": "x"}}));
+    assert_eq!(
+        refused(&decide(
+            form(&may_act, AT, &[]),
+            client(json!({})),
+            json!({})
+        ))
+        .1,
+        "may_act_mismatch"
+    );
+    assert_eq!(
+        refused(&decide(
+            form(&user_token(), AT, &[]),
+            client(json!({"impersonation": false})),
+            json!({})
+        ))
+        .1,
+        "impersonation_not_allowed"
+    );
+}
+
+#[test]
+fn tx9_default_targets_apply_when_no_target_is_named() {
     let g = decide(
         form(&user_token(), AT, &[]),
         client(json!({"defaultTargets": [API_B]})),
         json!({}),
     );
     assert_eq!(granted(&g).audiences, vec![API_B]);
+    // Even where a target is required.
+    let c = call(
+        form(&user_token(), AT, &[]),
+        client(json!({"defaultTargets": [API_B], "requireTarget": true})),
+        json!({}),
+    );
+    assert_eq!(
+        granted(&engine_requiring_target().decide(&c)).audiences,
+        vec![API_B]
+    );
+    // Defaults are checked like named targets.
+    let d = decide(
+        form(&user_token(), AT, &[]),
+        client(json!({"defaultTargets": ["https://not-linked.example"]})),
+        json!({}),
+    );
+    assert_eq!(refused(&d), ("invalid_target", "target_not_allowed"));
+}
+
+#[test]
+fn tx9_require_target_in_settings_or_policy_refuses_no_target() {
+    let no_target = || form(&user_token(), AT, &[]);
+    // Engine-wide.
+    let d = engine_requiring_target().decide(&call(no_target(), client(json!({})), json!({})));
+    assert_eq!(refused(&d), ("invalid_target", "no_target"));
+    assert_eq!(d.audit().reason, Some(Reason::NoTarget));
+    // Per client.
+    let d = decide(
+        no_target(),
+        client(json!({"requireTarget": true})),
+        json!({}),
+    );
+    assert_eq!(refused(&d), ("invalid_target", "no_target"));
+    // A named target satisfies either.
+    let c = call(
+        form(&user_token(), AT, &aud_a()),
+        client(json!({"requireTarget": true})),
+        json!({}),
+    );
+    granted(&engine_requiring_target().decide(&c));
+    // The client's policy overrides the engine's setting.
+    let c = call(
+        no_target(),
+        client(json!({"requireTarget": false})),
+        json!({}),
+    );
+    granted(&engine_requiring_target().decide(&c));
+    // Settings and policy read their camelCase names.
+    let s: better_auth_token_exchange::EngineSettings =
+        serde_json::from_value(json!({"issuer": ISSUER, "requireTarget": true})).unwrap();
+    assert!(s.require_target);
+    assert!(!better_auth_token_exchange::EngineSettings::new(ISSUER).require_target);
 }
 
 #[test]
