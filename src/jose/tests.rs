@@ -449,6 +449,101 @@ fn base64url_must_be_strict() {
     }
 }
 
+/// TX-29: a token whose every part holds `-` or `_` and has unused
+/// trailing bits, so that each second spelling can be tried on each part.
+fn token_with_every_spelling_at_stake() -> String {
+    let fits = |part: &str| part.contains('-') && part.contains('_') && part.len() % 4 >= 2;
+    for i in 0..100_000 {
+        // `~` and `?` give the symbols `-` and `_` at some alignments; the
+        // run of `a` moves them.
+        let shift = "a".repeat(i % 3);
+        let header = format!(r#"{{"alg":"EdDSA","x":"{shift}~~~???{i}"}}"#);
+        let payload = format!(
+            r#"{{"iss":"https://issuer.example","sub":"alice","exp":2000000000,"n":"{shift}~~~???{i}"}}"#
+        );
+        if !fits(&b64(header.as_bytes())) || !fits(&b64(payload.as_bytes())) {
+            continue;
+        }
+        let token = ed_token(&header, &payload);
+        if token.rsplit('.').next().is_some_and(fits) {
+            return token;
+        }
+    }
+    panic!("no token with - and _ in every part");
+}
+
+/// TX-29: padding, non-zero trailing bits, whitespace anywhere and the
+/// standard alphabet (`+`, `/`) are refused in each of the three parts, and
+/// each of these spellings really is a second spelling: a lenient decoder
+/// reads the same bytes from it.
+#[test]
+fn tx29_every_second_spelling_is_refused_in_every_part() {
+    use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD_NO_PAD};
+    use base64::engine::DecodePaddingMode;
+    let lenient = GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let keys = set(json!({"keys": [ed_jwk("~?")]}));
+    let good = token_with_every_spelling_at_stake();
+    parse(&good).unwrap();
+    let parts: Vec<String> = good.split('.').map(str::to_owned).collect();
+    let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    for (index, part) in parts.iter().enumerate() {
+        let bytes = lenient.decode(part).unwrap();
+        let mut spellings: Vec<(String, String)> = Vec::new();
+        // Padding to a multiple of four.
+        let padded = format!("{part}{}", "=".repeat((4 - part.len() % 4) % 4));
+        assert_eq!(lenient.decode(&padded).unwrap(), bytes);
+        spellings.push(("padding".into(), padded));
+        spellings.push(("extra padding".into(), format!("{part}====")));
+        // Non-zero unused trailing bits: the lowest bit of the last symbol.
+        let last = part.chars().last().unwrap();
+        let flipped = alphabet
+            .chars()
+            .nth(alphabet.find(last).unwrap() ^ 1)
+            .unwrap();
+        let trailing = format!("{}{flipped}", &part[..part.len() - 1]);
+        assert_eq!(lenient.decode(&trailing).unwrap(), bytes);
+        spellings.push(("trailing bits".into(), trailing));
+        // The standard alphabet.
+        let standard = part.replace('-', "+").replace('_', "/");
+        assert_ne!(&standard, part);
+        assert_eq!(STANDARD_NO_PAD.decode(&standard).unwrap(), bytes);
+        spellings.push(("standard alphabet".into(), standard));
+        // Whitespace at the start, in the middle and at the end.
+        for ws in [" ", "\t", "\n", "\r", "\r\n"] {
+            let middle = part.len() / 2;
+            for spelled in [
+                format!("{ws}{part}"),
+                format!("{}{ws}{}", &part[..middle], &part[middle..]),
+                format!("{part}{ws}"),
+            ] {
+                spellings.push((format!("whitespace {ws:?}"), spelled));
+            }
+        }
+        for (what, spelled) in spellings {
+            let mut token_parts = parts.clone();
+            token_parts[index] = spelled;
+            let token = token_parts.join(".");
+            assert_eq!(
+                parse(&token).unwrap_err(),
+                JoseError::MalformedToken(match index {
+                    0 => "header is not base64url",
+                    1 => "payload is not base64url",
+                    _ => "signature is not base64url",
+                }),
+                "{what} in part {index}: {token}"
+            );
+            assert_eq!(check(&token, &keys).unwrap_err().code(), "malformed_token");
+        }
+    }
+    // The original spelling still verifies.
+    check(&good, &keys).unwrap();
+}
+
 #[test]
 fn exactly_three_parts() {
     let keys = set(json!({"keys": [ed_jwk("ed")]}));
