@@ -564,7 +564,9 @@ impl PublicKey {
     pub(crate) fn verify_prehash(&self, hash: &[u8], signature: &[u8]) -> bool {
         let c = self.curve;
         let len = c.len();
-        if signature.len() != 2 * c.size || hash.len() * 8 > c.order_bits {
+        // `len > bits / 8` is `8·len > bits` without a multiplication that
+        // an absurd length could overflow.
+        if signature.len() != 2 * c.size || hash.len() > c.order_bits / 8 {
             return false;
         }
         let Some((r, s)) = signature.split_at_checked(c.size) else {
