@@ -36,6 +36,11 @@ use proptest::test_runner::RngSeed;
 use serde_json::json;
 use sha2::Digest as _;
 
+/// Signs a hash with a secret: `(x, y, signature)`, or `None`.
+type Sign = fn(&[u8], &[u8]) -> Option<(Vec<u8>, Vec<u8>, Vec<u8>)>;
+/// Verifies `(x, y, hash, signature)`: `None` when the key is refused.
+type Verify = fn(&[u8], &[u8], &[u8], &[u8]) -> Option<bool>;
+
 /// One curve on both sides.
 struct Curve {
     alg: Algorithm,
@@ -49,9 +54,9 @@ struct Curve {
     hash: fn(&[u8]) -> Vec<u8>,
     /// Signs `hash` with the secret scalar; `None` when the octets are not a
     /// valid secret. Gives `(x, y, signature)`.
-    sign: fn(&[u8], &[u8]) -> Option<(Vec<u8>, Vec<u8>, Vec<u8>)>,
+    sign: Sign,
     /// The reference's verdict; `None` when it refuses the key itself.
-    verify: fn(&[u8], &[u8], &[u8], &[u8]) -> Option<bool>,
+    verify: Verify,
 }
 
 /// A deterministic stand-in for a random source (splitmix64): signing
