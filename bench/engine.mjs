@@ -14,7 +14,7 @@ import {
   mint,
   nowSeconds,
 } from "../js-tests/helpers/tokens.mjs";
-import { fmt, loadBaseline, median, pkgUrl, rateAsync, rateSync, table } from "./lib.mjs";
+import { engineEntryUrl, fmt, loadBaseline, median, rateAsync, rateSync, table } from "./lib.mjs";
 
 export const ALGORITHMS = ["EdDSA", "ES256", "ES512", "RS256", "PS256"];
 
@@ -23,7 +23,7 @@ export const ALGORITHMS = ["EdDSA", "ES256", "ES512", "RS256", "PS256"];
  * `signatureVerifier` setting has only the built-in path.
  */
 export async function enginePaths() {
-  const { createEngine } = await import(pkgUrl("dist/engine.js"));
+  const { createEngine } = await import(engineEntryUrl());
   try {
     createEngine({ issuer: ISSUER, signatureVerifier: "builtin" }).free();
   } catch {

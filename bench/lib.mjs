@@ -2,7 +2,7 @@
 // medians, and plain-text tables. Numbers are for comparing within one run.
 
 import { spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -17,6 +17,12 @@ export const pkgDir = path.resolve(
   process.env.BENCH_PKG ?? path.join(root, "js-tests", "node_modules", "better-auth-token-exchange"),
 );
 export const pkgUrl = (rel) => pathToFileURL(path.join(pkgDir, rel)).href;
+
+/** The package's `./engine` entry for Node.js, as its `exports` map it (the file moved between releases). */
+export function engineEntryUrl() {
+  const manifest = JSON.parse(readFileSync(path.join(pkgDir, "package.json"), "utf8"));
+  return pkgUrl(manifest.exports["./engine"].node);
+}
 
 /** Compiles bench/jose-baseline.ts with esbuild (once per run) and imports it. */
 export async function loadBaseline() {

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { accessClaims, bffClient, exchangeForm, ISSUER, makeIssuerKeys, mint, nowSeconds } from "../js-tests/helpers/tokens.mjs";
-import { pkgDir } from "./lib.mjs";
+import { engineEntryUrl, pkgDir } from "./lib.mjs";
 
 // Fixtures first, so that minting does not count in the timings.
 const { keys, jwks } = await makeIssuerKeys(["EdDSA", "ES256", "ES512", "RS256", "PS256"]);
@@ -29,7 +29,7 @@ await WebAssembly.instantiate(module, imports);
 const instantiateMs = performance.now() - t;
 
 t = performance.now();
-const { createEngine } = await import(pathToFileURL(path.join(pkgDir, "dist", "engine.js")).href);
+const { createEngine } = await import(engineEntryUrl());
 const importMs = performance.now() - t;
 t = performance.now();
 const engine = createEngine({ issuer: ISSUER });

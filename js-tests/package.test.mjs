@@ -18,16 +18,16 @@ test("the tarball holds the manifest, docs, compiled JS, typings and the wasm on
     "package.json",
     "README.md",
     "LICENSE",
-    "dist/index.js",
-    "dist/index.d.ts",
-    "dist/engine.js",
-    "dist/engine.d.ts",
-    "dist/bff.js",
-    "dist/bff.d.ts",
-    "dist/resource-server.js",
-    "dist/resource-server-workerd.js",
-    "dist/resource-server-inline.js",
-    "dist/resource-server.d.ts",
+    "dist/entries/index.js",
+    "dist/entries/index.d.ts",
+    "dist/entries/engine.js",
+    "dist/entries/engine.d.ts",
+    "dist/entries/bff.js",
+    "dist/entries/bff.d.ts",
+    "dist/entries/resource-server.js",
+    "dist/entries/resource-server-workerd.js",
+    "dist/entries/resource-server-inline.js",
+    "dist/entries/resource-server.d.ts",
     "wasm/engine.js",
     "wasm/engine_bg.wasm",
   ]) {
@@ -36,7 +36,7 @@ test("the tarball holds the manifest, docs, compiled JS, typings and the wasm on
   const stray = files.filter(
     (f) =>
       !["package.json", "README.md", "LICENSE"].includes(f) &&
-      !/^dist\/[\w-]+\.(js|d\.ts)$/.test(f) &&
+      !/^dist\/(?:[\w-]+\/)*[\w-]+\.(js|d\.ts)$/.test(f) &&
       !/^wasm\/[\w-]+(\.js|\.d\.ts|_bg\.wasm|_bg\.wasm\.d\.ts)$/.test(f),
   );
   assert.deepEqual(stray, [], "unexpected files in the tarball");
@@ -73,7 +73,7 @@ test("exported subpaths resolve; internals stay hidden", async () => {
     const url = import.meta.resolve(`${NAME}${subpath}`);
     assert.ok(existsSync(new URL(url)), `${NAME}${subpath} -> ${url}`);
   }
-  await assert.rejects(import(`${NAME}/dist/engine-core.js`), { code: "ERR_PACKAGE_PATH_NOT_EXPORTED" });
+  await assert.rejects(import(`${NAME}/dist/engine/core.js`), { code: "ERR_PACKAGE_PATH_NOT_EXPORTED" });
   await assert.rejects(import(`${NAME}/wasm/engine.js`), { code: "ERR_PACKAGE_PATH_NOT_EXPORTED" });
 });
 
@@ -104,13 +104,13 @@ function importGraph(file) {
 }
 
 test("./bff is plain JavaScript: no engine, no wasm, no better-auth, no node: module", () => {
-  const { files, bare } = importGraph("dist/bff.js");
+  const { files, bare } = importGraph("dist/entries/bff.js");
   assert.deepEqual(bare, []);
   assert.deepEqual(files.filter((f) => /engine|wasm|plugin/.test(f)), []);
 });
 
 test("./resource-server needs the engine but not better-auth", () => {
-  for (const entry of ["dist/resource-server.js", "dist/resource-server-inline.js", "dist/resource-server-workerd.js"]) {
+  for (const entry of ["dist/entries/resource-server.js", "dist/entries/resource-server-inline.js", "dist/entries/resource-server-workerd.js"]) {
     const { files, bare } = importGraph(entry);
     assert.ok(files.some((f) => f.startsWith("wasm/")), `${entry}: no engine`);
     assert.deepEqual(bare.filter((b) => !b.startsWith("node:")), [], `${entry} imports a package`);

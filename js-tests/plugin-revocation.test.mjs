@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { getOAuthProviderApi } from "@better-auth/oauth-provider";
-import { startServer, storedHash, subject, TT } from "./helpers/server.mjs";
+import { startServer, storedHash, subject, tokenIdentity, TT } from "./helpers/server.mjs";
 
 const SCOPE = "profile orders:read offline_access";
 /** A resource server's URI: authorization for it gives a JWT access token. */
@@ -89,7 +89,7 @@ for (const kind of ["jwt", "opaque"]) {
       return { who, t0: set.access_token, r0: set.refresh_token, t1: t1.access_token, t2: t2.access_token };
     }
 
-    test("each exchange opens its own session: the issued token's sid, child of the subject's", async () => {
+    test("each delegation has its own session: the issued token's sid, child of the subject's", async () => {
       const c = await chain();
       const rows = (await s.allRecords()).filter((r) => r.decision === "granted").slice(-2);
       const [first, second] = rows;
@@ -97,8 +97,9 @@ for (const kind of ["jwt", "opaque"]) {
       assert.equal(second.parentSessionId, first.sessionId, "hop 2 descends from hop 1's session");
       assert.ok(first.parentSessionId, "hop 1 descends from the login session");
       assert.notEqual(first.parentSessionId, first.sessionId);
-      assert.equal(first.parentTokenHash, storedHash(c.t0), "base64url SHA-256 of the subject token");
-      assert.equal(second.parentTokenHash, storedHash(c.t1));
+      // TX-29: the digest of the subject token's signing input (a JWT) or of the token (opaque).
+      assert.equal(first.parentTokenHash, tokenIdentity(c.t0), "base64url SHA-256 of the subject token's identity");
+      assert.equal(second.parentTokenHash, tokenIdentity(c.t1));
       assert.equal((await s.introspect(BFF, c.t2)).body.sid, second.sessionId);
       // No token value in the records: only a digest names the parent token.
       const text = JSON.stringify(rows);

@@ -16,7 +16,7 @@ import { describe, test } from "node:test";
 const pkg = new URL("./node_modules/better-auth-token-exchange/", import.meta.url);
 const glue = await import(new URL("wasm/engine.js", pkg));
 glue.initSync({ module: readFileSync(new URL("wasm/engine_bg.wasm", pkg)) });
-const { nodeCryptoVerifier } = await import(new URL("dist/host-crypto.js", pkg));
+const { nodeCryptoVerifier } = await import(new URL("dist/engine/host-crypto.js", pkg));
 
 const vectors = new URL("../tests/vectors/wycheproof/", import.meta.url);
 

@@ -75,6 +75,15 @@ export function storedHash(token) {
   return createHash("sha256").update(token).digest("base64url");
 }
 
+/**
+ * A token's identity in the audit records (TX-29): the digest of a JWT's
+ * signing input (so every spelling of its signature is one token), of an
+ * opaque token the whole token.
+ */
+export function tokenIdentity(token) {
+  return storedHash(token.split(".").length === 3 ? token.slice(0, token.lastIndexOf(".")) : token);
+}
+
 const basicHeader = (id, secret) =>
   `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64")}`;
 

@@ -163,12 +163,21 @@ describe("JWT access tokens", () => {
     const t0 = await tokenOf(one, carol, A);
     const t1 = (await exchangeOk(one, A, [...subject(t0), ["resource", RES]])).access_token;
     const t2 = (await exchangeOk(two, A, [...subject(t1), ["resource", RES]])).access_token;
-    const sibling = (await exchangeOk(two, A, [...subject(t0), ["resource", RES]])).access_token;
-    const active = async (at, token) => (await at.introspect(A, token)).body.active;
-    for (const t of [t1, t2, sibling]) assert.equal(await active(one, t), true);
-    // The JWT T1 revoked on instance 2: T1 and T2 end on instance 1; the sibling does not.
+    // A sibling: T0 exchanged for another target (another delegation).
+    const sibling = (await exchangeOk(two, A, [...subject(t0), ["audience", "billing"]])).access_token;
+    // T0 exchanged for T1's target again, on the other instance: T1's delegation, found
+    // through the records, so its session (sid) is T1's.
+    const again = (await exchangeOk(two, A, [...subject(t0), ["resource", RES]])).access_token;
+    const info = async (at, token) => (await at.introspect(A, token)).body;
+    const active = async (at, token) => (await info(at, token)).active;
+    for (const t of [t1, t2, sibling, again]) assert.equal(await active(one, t), true);
+    assert.equal((await info(one, again)).sid, (await info(one, t1)).sid, "one delegation, one session, across instances");
+    // The JWT T1 revoked on instance 2: T1, its delegation and T2 end on instance 1; the sibling does not.
     assert.equal((await two.revoke(A, t1)).status, 200);
-    assert.deepEqual([await active(one, t1), await active(one, t2), await active(one, sibling)], [false, false, true]);
+    assert.deepEqual(
+      [await active(one, t1), await active(one, t2), await active(one, again), await active(one, sibling)],
+      [false, false, false, true],
+    );
     // Carol signs out through instance 1: everything exchanged from her session ends on instance 2.
     const out = await fetch(`${one.base}/sign-out`, {
       method: "POST",

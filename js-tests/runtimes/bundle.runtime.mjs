@@ -38,10 +38,10 @@ test("esbuild: a bundled app finds the wasm and exchanges", { timeout: 300_000 }
       logLevel: "error",
     });
     const inputs = Object.keys(metafile.inputs);
-    assert.ok(inputs.some((f) => f.endsWith("better-auth-token-exchange/dist/index-inline.js")), "the bundler entry was not chosen");
-    assert.ok(!inputs.some((f) => f.endsWith("better-auth-token-exchange/dist/engine.js")), "the file-reading entry reached the bundle");
-    assert.ok(inputs.some((f) => f.endsWith("better-auth-token-exchange/dist/resource-server-inline.js")), "the bundler entry of ./resource-server was not chosen");
-    assert.ok(inputs.some((f) => f.endsWith("better-auth-token-exchange/dist/bff.js")), "./bff is not in the bundle");
+    assert.ok(inputs.some((f) => f.endsWith("better-auth-token-exchange/dist/entries/index-inline.js")), "the bundler entry was not chosen");
+    assert.ok(!inputs.some((f) => f.endsWith("better-auth-token-exchange/dist/entries/engine.js")), "the file-reading entry reached the bundle");
+    assert.ok(inputs.some((f) => f.endsWith("better-auth-token-exchange/dist/entries/resource-server-inline.js")), "the bundler entry of ./resource-server was not chosen");
+    assert.ok(inputs.some((f) => f.endsWith("better-auth-token-exchange/dist/entries/bff.js")), "./bff is not in the bundle");
 
     const run = runResult(nodeWithSqlite(), ["--disable-warning=ExperimentalWarning", outfile], { cwd: away });
     await assertRuntimeResult(t, run, "esbuild bundle");

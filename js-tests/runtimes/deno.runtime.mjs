@@ -18,6 +18,6 @@ test("Deno runs the conformance cases and a full exchange from the packed tarbal
     env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
   });
   const result = await assertRuntimeResult(t, run, "Deno");
-  assert.match(result.entry, /better-auth-token-exchange\/dist\/index-inline\.js$/);
-  assert.match(result.resourceServerEntry, /better-auth-token-exchange\/dist\/resource-server-inline\.js$/);
+  assert.match(result.entry, /better-auth-token-exchange\/dist\/entries\/index-inline\.js$/);
+  assert.match(result.resourceServerEntry, /better-auth-token-exchange\/dist\/entries\/resource-server-inline\.js$/);
 });

@@ -63,9 +63,9 @@ test("workerd: the conformance cases and a full exchange on D1, from the packed 
   const out = path.join(dir, "worker-dist");
   const built = await bundle(path.join(dir, "runtimes", "worker.mjs"), out);
   const inputs = Object.keys(built.result.metafile.inputs);
-  assert.ok(inputs.some((f) => f.endsWith("better-auth-token-exchange/dist/index-workerd.js")), "the workerd entry was not chosen");
+  assert.ok(inputs.some((f) => f.endsWith("better-auth-token-exchange/dist/entries/index-workerd.js")), "the workerd entry was not chosen");
   assert.ok(!inputs.some((f) => f.endsWith("engine_inline.js")), "the inline wasm must not reach a Worker");
-  assert.ok(inputs.some((f) => f.endsWith("better-auth-token-exchange/dist/resource-server-workerd.js")), "the workerd entry of ./resource-server was not chosen");
+  assert.ok(inputs.some((f) => f.endsWith("better-auth-token-exchange/dist/entries/resource-server-workerd.js")), "the workerd entry of ./resource-server was not chosen");
   assert.deepEqual(built.wasm, ["engine_bg.wasm"]);
 
   const mf = new Miniflare({

@@ -1,0 +1,113 @@
+/**
+ * The exchanging client as the engine sees it: its opt-in and exchange
+ * policy (admin-set metadata, or `getClientPolicy`), and the resources it is
+ * linked to, with their scope ceilings.
+ * @internal
+ */
+
+import type { ClientInput, ClientPolicy, TargetPolicy } from "../../engine/types.js";
+import { type Ctx, type ProviderOptions, publicContext } from "../provider.js";
+import type { TokenExchangeClient, TokenExchangeOptions } from "../types.js";
+import type { RequestReads } from "./reads.js";
+
+/** Metadata may come back as an object or as JSON text, depending on the adapter. */
+function parseMetadata(metadata: unknown): Record<string, unknown> {
+  if (typeof metadata === "string") {
+    try {
+      const parsed: unknown = JSON.parse(metadata);
+      return parsed && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+    } catch {
+      return {};
+    }
+  }
+  return metadata && typeof metadata === "object" && !Array.isArray(metadata) ? (metadata as Record<string, unknown>) : {};
+}
+
+interface ResourceRow {
+  identifier: string;
+  disabled?: boolean | null;
+  allowedScopes?: string[] | null;
+}
+
+/** The provider's model names of resource links and resources. */
+function models(opts: ProviderOptions): { link: string; resource: string } {
+  return {
+    link: opts.schema?.oauthClientResource?.modelName ?? "oauthClientResource",
+    resource: opts.schema?.oauthResource?.modelName ?? "oauthResource",
+  };
+}
+
+/**
+ * Resources registered on the server and linked to the client, enabled
+ * ones only, with their `allowedScopes`. Both reads are remembered for the
+ * provider's own checks at issuance (reads.ts).
+ */
+async function linkedResources(ctx: Ctx, opts: ProviderOptions, clientId: string, reads: RequestReads): Promise<ResourceRow[]> {
+  const db = ctx.context.adapter;
+  const { link, resource } = models(opts);
+  const links = await db.findMany<{ resourceId: string }>({ model: link, where: [{ field: "clientId", value: clientId }] });
+  reads.rememberAll(link, "clientId", clientId, links);
+  const ids = [...new Set(links.map((l) => l.resourceId).filter((id) => typeof id === "string"))];
+  if (ids.length === 0) return [];
+  const rows = await db.findMany<ResourceRow>({ model: resource, where: [{ field: "identifier", value: ids, operator: "in" }] });
+  for (const row of rows) reads.rememberOne(resource, "identifier", row);
+  return rows.filter((r) => !r.disabled);
+}
+
+/**
+ * The engine's view of an authenticated client. A linked resource's
+ * `allowedScopes` becomes a per-target scope ceiling (intersected with any
+ * admin-set one), so the engine decides what `issueTokens` would otherwise
+ * narrow silently.
+ */
+export async function authenticatedClient(
+  ctx: Ctx,
+  opts: ProviderOptions,
+  client: TokenExchangeClient,
+  method: string | undefined,
+  options: TokenExchangeOptions,
+  reads: RequestReads,
+): Promise<ClientInput> {
+  let allowed: boolean;
+  let policy: ClientPolicy | undefined;
+  if (options.getClientPolicy) {
+    const answer = await options.getClientPolicy(client, publicContext(ctx));
+    allowed = answer?.allowedTokenExchange === true;
+    policy = answer?.policy;
+  } else {
+    const metadata = parseMetadata(client.metadata);
+    allowed = metadata.allowedTokenExchange === true;
+    const raw = metadata.tokenExchange;
+    policy = raw && typeof raw === "object" && !Array.isArray(raw) ? (raw as ClientPolicy) : undefined;
+  }
+  const grantTypes = client.grantTypes && client.grantTypes.length > 0 ? [...client.grantTypes] : ["authorization_code"];
+  const base = {
+    status: "authenticated" as const,
+    clientId: client.clientId,
+    authMethod: method ?? client.tokenEndpointAuthMethod ?? "client_secret_basic",
+    disabled: client.disabled === true,
+    grantTypes,
+    scopes: client.scopes ? [...client.scopes] : [],
+    allowedTokenExchange: allowed,
+  };
+  if (!allowed) return { ...base, linkedResources: [] };
+  const resources = await linkedResources(ctx, opts, client.clientId, reads);
+  return {
+    ...base,
+    linkedResources: resources.map((r) => r.identifier),
+    ...(policy || resources.some((r) => r.allowedScopes) ? { policy: withResourceCeilings(policy ?? {}, resources) } : {}),
+  };
+}
+
+function withResourceCeilings(policy: ClientPolicy, resources: ResourceRow[]): ClientPolicy {
+  const withCeilings = resources.filter((r) => Array.isArray(r.allowedScopes));
+  if (withCeilings.length === 0) return policy;
+  const targets: Record<string, TargetPolicy> = { ...(policy.targets ?? {}) };
+  for (const resource of withCeilings) {
+    const ceiling = resource.allowedScopes ?? [];
+    const current = targets[resource.identifier];
+    const scopes = current?.scopes ? current.scopes.filter((s) => ceiling.includes(s)) : [...ceiling];
+    targets[resource.identifier] = { ...current, scopes };
+  }
+  return { ...policy, targets };
+}

@@ -1,0 +1,88 @@
+/**
+ * The better-auth plugin's wiring, independent of how a runtime loads the
+ * engine: `makeTokenExchange(createEngine)` returns the `tokenExchange()`
+ * factory. What each part does lives in its own folder:
+ *   grant/       the token-exchange grant: request -> verify -> decide -> issue
+ *   audit/       the records (trail.ts) and the admin query API (api.ts)
+ *   revocation/  delegations and revocation that follows the chain
+ *   refresh/     what refreshing an exchange's refresh token may give
+ * @internal
+ */
+
+import { extendOAuthProvider, type OAuthProviderExtension } from "@better-auth/oauth-provider";
+import { createAuthMiddleware } from "better-auth/api";
+import type { EngineBase } from "../engine/core.js";
+import type { EngineSettings } from "../engine/types.js";
+import { TOKEN_EXCHANGE_GRANT_TYPE } from "../shared/urns.js";
+import { auditEndpoints } from "./audit/api.js";
+import { actClaims } from "./claims.js";
+import { providerRefusesBody } from "./grant/form.js";
+import { handle, preflight } from "./grant/handle.js";
+import { Exchange } from "./grant/state.js";
+import { validateOptions } from "./options.js";
+import { authContext, endpointContext, hookAuthContext } from "./provider.js";
+import { isRefresh, refreshed, refreshing } from "./refresh/hooks.js";
+import { isRevoke, revoked, revoking, sessionEnded, sessionEnding } from "./revocation/hooks.js";
+import { schema } from "./store.js";
+import type { TokenExchangeOptions, TokenExchangePlugin } from "./types.js";
+
+/**
+ * Binds the plugin factory to a runtime's engine constructor.
+ * @internal
+ */
+export function makeTokenExchange(
+  createEngine: (settings: EngineSettings) => EngineBase,
+): (options?: TokenExchangeOptions) => TokenExchangePlugin {
+  return (options: TokenExchangeOptions = {}): TokenExchangePlugin => {
+    validateOptions(options);
+    const x = new Exchange(options, createEngine);
+    const extension: OAuthProviderExtension = {
+      grants: { [TOKEN_EXCHANGE_GRANT_TYPE]: (input) => handle(x, input) },
+      claims: { accessToken: actClaims },
+    };
+    x.extension = extension;
+    const hook = <T>(run: (ctx: ReturnType<typeof endpointContext>) => Promise<T>) =>
+      createAuthMiddleware(async (ctx) => run(endpointContext(ctx)));
+    // Hooks and init's answer are better-auth's own types: kept out of the
+    // public plugin type, which names nothing of better-auth.
+    const plugin = {
+      id: "token-exchange" as const,
+      schema,
+      options,
+      // The audit query API (audit/api.ts).
+      ...(options.auditApi?.enabled === false ? {} : { endpoints: auditEndpoints(options) }),
+      init(ctx: unknown) {
+        // Registers the grant (dispatch and discovery, TX-1, TX-54) and the
+        // claims contributor with the oauth-provider plugin.
+        const auth = authContext(ctx);
+        extendOAuthProvider(auth, extension);
+        // Revocation that follows the chain, when a session ends.
+        const context = (hookCtx: unknown) => hookAuthContext(hookCtx, auth);
+        return {
+          options: {
+            databaseHooks: {
+              session: {
+                delete: {
+                  before: (session: { id: string }, hookCtx: unknown) => sessionEnding(x, session, context(hookCtx)),
+                  after: (session: { id: string }, hookCtx: unknown) => sessionEnded(x, session, context(hookCtx)),
+                },
+              },
+            },
+          },
+        };
+      },
+      hooks: {
+        before: [
+          { matcher: providerRefusesBody, handler: hook((ctx) => preflight(x, ctx)) },
+          { matcher: isRevoke, handler: hook((ctx) => revoking(x, ctx)) },
+          { matcher: isRefresh, handler: hook((ctx) => refreshing(x, ctx)) },
+        ],
+        after: [
+          { matcher: isRevoke, handler: hook((ctx) => revoked(x, ctx)) },
+          { matcher: isRefresh, handler: hook((ctx) => refreshed(x, ctx)) },
+        ],
+      },
+    };
+    return plugin;
+  };
+}
