@@ -18,12 +18,17 @@ export const RECORD_REFERENCE = "tx_";
 export const INLINE_REFERENCE = "txa.";
 
 /**
- * JSON columns are written as JSON text and read back parsed. Adapters
- * without native JSON (SQLite, D1, MySQL) store text anyway, but with native
- * JSON (PostgreSQL through Kysely) the value goes to the driver as is, and
- * node-postgres turns a JS array into a PostgreSQL array literal: `[]` was
- * stored as the JSON object `{}`, and an array of objects failed to insert
- * ("invalid input syntax for type json"). Text is valid JSON input everywhere.
+ * The JSON columns (`priorActors`, `act`) and the list columns (`audiences`,
+ * `resources`) hold JSON text in a text column, written and parsed here, so
+ * that raw SQL on every adapter reads the same JSON. Declared as `json` or
+ * `string[]`, better-auth's adapters and schema generator would each encode
+ * them their own way: the adapter factory turns the value into JSON text
+ * wherever the adapter has no native JSON or arrays, and Drizzle's
+ * `text({ mode: "json" })` (what the generator emits for SQLite) encodes
+ * that text again, while on PostgreSQL Kysely before 1.7.23 hands a JS array
+ * to node-postgres, which makes it an array literal. Tables created by 0.1.0
+ * keep their column types (`jsonb` on PostgreSQL takes the text as JSON;
+ * better-auth's migration notes the type difference and changes nothing).
  */
 const jsonText = {
   input: (value: StoredValue): StoredValue =>
@@ -37,6 +42,7 @@ const jsonText = {
     }
   },
 };
+const jsonColumn = { type: "string", required: false, transform: jsonText } as const;
 
 /** The table; `id` is added by better-auth. */
 export const schema = {
@@ -50,9 +56,9 @@ export const schema = {
       actorIss: { type: "string", required: false },
       actor: { type: "string", required: false, index: true },
       actorClientId: { type: "string", required: false },
-      priorActors: { type: "json", required: false, transform: jsonText },
-      audiences: { type: "string[]", required: false },
-      resources: { type: "string[]", required: false },
+      priorActors: jsonColumn,
+      audiences: jsonColumn,
+      resources: jsonColumn,
       subjectTokenType: { type: "string", required: false },
       actorTokenType: { type: "string", required: false },
       requestedScope: { type: "string", required: false },
@@ -61,7 +67,7 @@ export const schema = {
       error: { type: "string", required: false },
       reason: { type: "string", required: false },
       delegation: { type: "boolean", required: true },
-      act: { type: "json", required: false, transform: jsonText },
+      act: jsonColumn,
       expiresAt: { type: "date", required: false },
       // Lineage of a granted exchange (revocation/chain.ts).
       sessionId: { type: "string", required: false, index: true },
@@ -78,11 +84,7 @@ export const schema = {
 /** The table's fields, `id` first (what the audit API answers). */
 export const FIELDS = ["id", ...Object.keys(schema.tokenExchange.fields)];
 /** Its list-valued fields (answered as `[]` when a row has none). */
-export const LIST_FIELDS: ReadonlySet<string> = new Set(
-  Object.entries(schema.tokenExchange.fields as Record<string, { type: string }>)
-    .filter(([, f]) => f.type === "string[]")
-    .map(([name]) => name),
-);
+export const LIST_FIELDS: ReadonlySet<string> = new Set(["audiences", "resources"]);
 
 /** A record id: random, URL-safe, unique enough to be a primary key. */
 export function newRecordId(): string {
