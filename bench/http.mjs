@@ -1,15 +1,16 @@
-// Benchmark 2: the token endpoint over HTTP on loopback, token exchange
-// against the same server's own client_credentials grant (which also
-// authenticates a client and signs a JWT), with autocannon as the load
-// generator. One better-auth server (SQLite, bench/http-server.mjs, in a
-// process of its own) serves both. Two more cases show where the difference
-// goes: the exchange on a second server in the same process whose audit
-// records are kept in memory (no database writes), and a minimal extension
-// grant of the bench's own that only authenticates, reads the user and
-// issues (the least a grant issuing a user's token does). The cases take
-// turns, several rounds each, and the table reports medians, with the server
-// process's CPU time and the SQL statements it ran per request. The same runs
-// with SQLite's rollback journal and on PostgreSQL.
+// Benchmark 2: the token endpoint over HTTP on loopback, with autocannon as
+// the load generator, against two better-auth servers in one process of
+// their own (bench/http-server.mjs): the product, and the hand-written
+// baseline plugin (bench/handwritten-plugin.mjs), each in three scenarios
+// (impersonation and delegation with JWT subject and actor tokens, and an
+// opaque subject token). The product's server also answers client_credentials
+// (which also authenticates a client and signs a JWT) and a minimal grant
+// that only authenticates, reads the user and issues (the least a grant
+// issuing a user's token does). The cases take turns, round after round, and
+// the table reports medians, with the server process's CPU time and the SQL
+// statements it ran per request. On SQLite in WAL mode, in SQLite's default
+// rollback-journal mode (what `new Database("auth.sqlite")` gives), and on
+// PostgreSQL.
 
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -58,25 +59,17 @@ function fire({ url, headers, body }, { connections, seconds }) {
  * every commit (each exchange's audit record) waits for the disk;
  * `"postgres"` runs on a throwaway local PostgreSQL cluster (durability off:
  * `fsync`, `synchronous_commit`), the statements on another process.
- * `attribution`: also run the exchange whose audit records are kept in
- * memory (the second server) and the minimal user-token grant.
  */
-export async function run({
-  rounds = 3,
-  seconds = 5,
-  connections = 8,
-  journal = "wal",
-  nodeArgs = [],
-  attribution = true,
-} = {}) {
+export async function run({ rounds = 3, seconds = 5, connections = 10, journal = "wal", nodeArgs = [] } = {}) {
   const server = await startServerProcess(journal, nodeArgs);
   try {
-    const { token_exchange_no_writes: noWrites, issue_only: issueOnly, ...grants } = server.fixtures.cases;
-    const cases = attribution ? { ...grants, token_exchange_no_writes: noWrites, issue_only: issueOnly } : grants;
+    const { cases } = server.fixtures;
     const samples = Object.fromEntries(
       Object.keys(cases).map((k) => [k, { rps: [], p50: [], p99: [], cpuMs: [], statements: [], errors: 0 }]),
     );
     for (const request of Object.values(cases)) await fire(request, { connections, seconds: 1 }); // warm-up
+    // Alternating rounds: every case once per round, so that what the
+    // machine does meanwhile falls on all of them alike.
     for (let r = 0; r < rounds; r++) {
       for (const [name, request] of Object.entries(cases)) {
         const before = await server.usage();
@@ -94,27 +87,44 @@ export async function run({
     }
     const summary = {};
     for (const [name, m] of Object.entries(samples)) {
-      summary[name] = { rps: median(m.rps), p50: median(m.p50), p99: median(m.p99), cpuMs: median(m.cpuMs), statements: median(m.statements), errors: m.errors };
+      summary[name] = {
+        rps: median(m.rps),
+        p50: median(m.p50),
+        p99: median(m.p99),
+        cpuMs: median(m.cpuMs),
+        statements: median(m.statements),
+        errors: m.errors,
+        rounds: m.rps,
+      };
     }
-    return { journal, connections, seconds, rounds, ...summary };
+    return { journal, connections, seconds, rounds, cases: summary };
   } finally {
     await server.stop();
   }
 }
 
-const DATABASES = {
+export const DATABASES = {
   wal: "SQLite (WAL)",
   default: "SQLite (rollback journal)",
   postgres: "PostgreSQL (local, durability off; its CPU not counted)",
 };
 
-/** The cases as the table shows them: key, row label, and the name in its ratio line. */
-const ROWS = [
-  ["token_exchange", "token-exchange", "token-exchange"],
-  ["token_exchange_no_writes", "token-exchange, audit kept in memory", "token-exchange without database writes"],
-  ["issue_only", "minimal user-token grant", "minimal user-token grant (authenticate, read the user, issue)"],
-  ["client_credentials", "client_credentials"],
-];
+export const SCENARIOS = ["impersonation", "delegation", "opaque"];
+
+const LABELS = {
+  issue_only: "minimal user-token grant",
+  client_credentials: "client_credentials",
+};
+
+/** product ÷ baseline per scenario, and the impersonation exchange ÷ client_credentials (req/s medians). */
+export function ratios(r) {
+  const c = r.cases;
+  const out = Object.fromEntries(
+    SCENARIOS.map((k) => [k, c[`product_${k}`].rps / c[`baseline_${k}`].rps]),
+  );
+  out.exchangeVsClientCredentials = c.product_impersonation.rps / c.client_credentials.rps;
+  return out;
+}
 
 export function render(r) {
   const row = (name, m) => [
@@ -126,16 +136,35 @@ export function render(r) {
     m.statements.toFixed(1),
     String(m.errors),
   ];
-  const shown = ROWS.filter(([key]) => r[key]);
+  const rows = Object.entries(r.cases).map(([key, m]) => {
+    const [who, scenario] = key.split("_");
+    return row(LABELS[key] ?? `${scenario}: ${who === "product" ? "product" : "hand-written baseline"}`, m);
+  });
+  const q = ratios(r);
   return (
     table(
-      `2. HTTP: POST /oauth2/token on loopback, ${DATABASES[r.journal] ?? r.journal}, ${r.connections} connections, ${r.rounds} x ${r.seconds} s each, medians`,
-      ["grant", "req/s", "p50 ms", "p99 ms", "server CPU ms/req", "SQL/req", "non-2xx"],
-      shown.map(([key, label]) => row(label, r[key])),
+      `2. HTTP: POST /oauth2/token on loopback, ${DATABASES[r.journal] ?? r.journal}, ${r.connections} connections, ${r.rounds} alternating rounds x ${r.seconds} s, medians`,
+      ["case", "req/s", "p50 ms", "p99 ms", "server CPU ms/req", "SQL/req", "non-2xx"],
+      rows,
     ) +
-    shown
-      .filter(([, , ratio]) => ratio)
-      .map(([key, , ratio]) => `\nratio ${ratio} / client_credentials (req/s): ${fmt.ratio(r[key].rps / r.client_credentials.rps)}`)
-      .join("")
+    SCENARIOS.map((k) => `\nratio product / hand-written baseline, ${k} (req/s): ${fmt.ratio(q[k])}`).join("") +
+    `\nratio token exchange (impersonation) / client_credentials (req/s): ${fmt.ratio(q.exchangeVsClientCredentials)}`
   );
+}
+
+/** The goal's table: product ÷ baseline per scenario and database, exchange ÷ client_credentials, statements. */
+export function summary(byDatabase) {
+  const dbs = Object.keys(byDatabase);
+  const rows = SCENARIOS.map((k) => [
+    `product / baseline, ${k}`,
+    ...dbs.map((d) => fmt.ratio(ratios(byDatabase[d])[k])),
+  ]);
+  rows.push(["exchange / client_credentials", ...dbs.map((d) => fmt.ratio(ratios(byDatabase[d]).exchangeVsClientCredentials))]);
+  for (const k of SCENARIOS) {
+    rows.push([`SQL per exchange, ${k}: product, baseline`, ...dbs.map((d) => {
+      const c = byDatabase[d].cases;
+      return `${c[`product_${k}`].statements.toFixed(1)}, ${c[`baseline_${k}`].statements.toFixed(1)}`;
+    })]);
+  }
+  return table("Summary: req/s ratios (medians of alternating rounds) and SQL statements per request", ["", ...dbs.map((d) => DATABASES[d].split(" (")[0] + (d === "default" ? " rollback" : d === "wal" ? " WAL" : ""))], rows);
 }

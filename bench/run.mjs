@@ -39,15 +39,13 @@ for (const name of which) {
     console.log(m.render(results.engine));
   } else if (name === "http") {
     const m = await import("./http.mjs");
-    const options = quick ? { rounds: 1, seconds: 2 } : { rounds: 3, seconds: 5 };
-    results.http = await m.run({ ...options, journal: "wal" });
-    console.log(m.render(results.http));
-    // The attribution cases (no writes, the minimal grant) run once, in WAL.
-    results.httpRollbackJournal = await m.run({ ...options, journal: "default", attribution: false });
-    console.log(m.render(results.httpRollbackJournal));
-    // The same on PostgreSQL (a throwaway local cluster), for comparison.
-    results.httpPostgres = await m.run({ ...options, journal: "postgres" });
-    console.log(m.render(results.httpPostgres));
+    const options = smoke ? { rounds: 1, seconds: 1 } : quick ? { rounds: 1, seconds: 2 } : { rounds: 3, seconds: 5 };
+    results.http = {};
+    for (const journal of Object.keys(m.DATABASES)) {
+      results.http[journal] = await m.run({ ...options, journal });
+      console.log(m.render(results.http[journal]));
+    }
+    console.log(`\n${m.summary(results.http)}`);
   } else if (name === "start") {
     const m = await import("./start.mjs");
     results.start = await m.run({ starts: quick ? 3 : 9 });
@@ -61,11 +59,11 @@ for (const name of which) {
 }
 
 if (smoke) {
-  const runs = [results.http, results.httpRollbackJournal, results.httpPostgres].filter(Boolean);
+  const runs = Object.values(results.http ?? {});
   const failed = runs.flatMap((r) =>
-    Object.entries(r)
-      .filter(([, m]) => typeof m === "object" && m !== null && "errors" in m && (m.errors > 0 || !(m.rps > 0)))
-      .map(([name, m]) => `${name}: ${m.errors} non-2xx or errors, ${m.rps} req/s`),
+    Object.entries(r.cases)
+      .filter(([, m]) => m.errors > 0 || !(m.rps > 0))
+      .map(([name, m]) => `${r.journal} ${name}: ${m.errors} non-2xx or errors, ${m.rps} req/s`),
   );
   if (failed.length > 0) {
     console.error(`bench smoke run failed:\n${failed.join("\n")}`);

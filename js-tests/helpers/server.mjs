@@ -88,7 +88,8 @@ const basicHeader = (id, secret) =>
   `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64")}`;
 
 /**
- * Starts a server. `exchange` are the plugin's options; `provider` is merged
+ * Starts a server. `exchange` are the plugin's options (`false`: a server
+ * without it, for the benchmark's hand-written plugin); `provider` is merged
  * into oauthProvider's options; `useJwt: false` runs the provider with
  * `disableJwtPlugin` (opaque access tokens only); `jwt` are the jwt plugin's
  * options. `extraPlugins` are added
@@ -103,7 +104,8 @@ const basicHeader = (id, secret) =>
  * behind one load balancer share it, and so one issuer), or better-auth's
  * dynamic configuration (`{ allowedHosts }`, one issuer per host; the
  * helpers then use the server's own origin); `listenOrigin` in the answer is
- * the server's own.
+ * the server's own. `port` is the port to listen on (default: any free one);
+ * `auth` is merged into better-auth's options (session lifetimes, ...).
  */
 export async function startServer({
   exchange: exchangeOptions = {},
@@ -156,7 +158,7 @@ export async function startServer({
         ...(useJwt ? {} : { disableJwtPlugin: true }),
         ...provider,
       }),
-      tokenExchange(exchangeOptions),
+      ...(exchangeOptions === false ? [] : [tokenExchange(exchangeOptions)]),
       ...extraPlugins,
     ],
   };
