@@ -1,16 +1,20 @@
 /**
- * The plugin's table, `tokenExchange`: one row per exchange attempt (the
- * audit record, TX-60), which for a granted exchange also carries its
- * lineage (revocation/chain.ts) and its delegation (revocation/delegation.ts).
- * Created by better-auth's migrations or CLI from `schema`; read and
- * written only through better-auth's adapter, so every database better-auth
- * supports works.
+ * The plugin's tables, created by better-auth's migrations or CLI from
+ * `schema`, read and written only through better-auth's adapter (so every
+ * database better-auth supports works):
+ * - `tokenExchange`: one row per exchange attempt, the audit record (TX-60);
+ *   a granted one names its delegation and carries its lineage, for reading;
+ * - `tokenExchangeDelegation`: one row per delegation (revocation/
+ *   delegation.ts), its session and lineage, indexed for revocation that
+ *   follows the chain (revocation/chain.ts), which walks delegations rather
+ *   than exchanges.
  * @internal
  */
 
 import type { StoredValue, TokenExchangeField } from "./types.js";
 
 export const MODEL = "tokenExchange";
+export const DELEGATION_MODEL = "tokenExchangeDelegation";
 
 /** Prefix of the `referenceId` naming a record of the table. */
 export const RECORD_REFERENCE = "tx_";
@@ -44,11 +48,14 @@ const jsonText = {
 };
 const jsonColumn = { type: "string", required: false, transform: jsonText } as const;
 
-/** The table; `id` is added by better-auth. */
+/** The tables; `id` is added by better-auth. */
 export const schema = {
   tokenExchange: {
     modelName: MODEL,
     fields: {
+      // Indexed for the audit API's order and filters, and `sessionId` for
+      // stamping `revokedAt`; nothing else is read by a condition on its own
+      // (an index is paid on every exchange's insert).
       createdAt: { type: "date", required: true, index: true },
       clientId: { type: "string", required: false, index: true },
       subjectIss: { type: "string", required: false },
@@ -63,20 +70,33 @@ export const schema = {
       actorTokenType: { type: "string", required: false },
       requestedScope: { type: "string", required: false },
       grantedScope: { type: "string", required: false },
-      decision: { type: "string", required: true, index: true },
+      decision: { type: "string", required: true },
       error: { type: "string", required: false },
       reason: { type: "string", required: false },
       delegation: { type: "boolean", required: true },
       act: jsonColumn,
       expiresAt: { type: "date", required: false },
-      // Lineage of a granted exchange (revocation/chain.ts).
+      // Lineage of a granted exchange: its delegation's (revocation/chain.ts).
       sessionId: { type: "string", required: false, index: true },
+      parentSessionId: { type: "string", required: false },
+      parentTokenHash: { type: "string", required: false },
+      parentGrantId: { type: "string", required: false },
+      revokedAt: { type: "date", required: false },
+      // The delegation the exchange was granted in; since 0.2.0.
+      delegationKey: { type: "string", required: false },
+    } satisfies Record<string, TokenExchangeField>,
+  },
+  tokenExchangeDelegation: {
+    modelName: DELEGATION_MODEL,
+    fields: {
+      key: { type: "string", required: true, index: true },
+      sessionId: { type: "string", required: true, index: true },
+      clientId: { type: "string", required: true },
       parentSessionId: { type: "string", required: false, index: true },
       parentTokenHash: { type: "string", required: false, index: true },
       parentGrantId: { type: "string", required: false, index: true },
+      createdAt: { type: "date", required: true },
       revokedAt: { type: "date", required: false },
-      // The delegation the exchange was granted in (revocation/delegation.ts); since 0.2.0.
-      delegationKey: { type: "string", required: false, index: true },
     } satisfies Record<string, TokenExchangeField>,
   },
 } as const;

@@ -251,10 +251,15 @@ export type StoredValue =
  */
 export interface TokenExchangePlugin {
   readonly id: "token-exchange";
-  /** The `tokenExchange` audit table (created by better-auth's migrations / CLI). */
+  /** The plugin's tables (created by better-auth's migrations / CLI). */
   readonly schema: {
     readonly tokenExchange: {
       readonly modelName: "tokenExchange";
+      readonly fields: { readonly [field: string]: TokenExchangeField };
+    };
+    /** One row per delegation: its session and lineage (revocation that follows the chain). */
+    readonly tokenExchangeDelegation: {
+      readonly modelName: "tokenExchangeDelegation";
       readonly fields: { readonly [field: string]: TokenExchangeField };
     };
   };

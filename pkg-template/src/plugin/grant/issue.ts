@@ -27,7 +27,7 @@ import {
 import { capRefreshToken } from "../refresh/cap.js";
 import { liveSession, revokeDescendants } from "../revocation/chain.js";
 import type { DelegationPlan } from "../revocation/delegation.js";
-import { RECORD_REFERENCE } from "../store.js";
+import { newRecordId, RECORD_REFERENCE } from "../store.js";
 import type { ExchangeRecord, TokenExchangeClient } from "../types.js";
 import type { RequestReads } from "./reads.js";
 import type { Exchange } from "./state.js";
@@ -79,6 +79,8 @@ export async function issue(x: Exchange, input: IssueInput): Promise<OAuthTokenR
     actor: decision.audit.actor?.sub,
     targets: [...decision.audiences, ...decision.resources],
     parentSessionId: decision.sessionId,
+    parentTokenHash: subjectIdentity,
+    parentGrantId: input.subjectGrantId,
     // A delegation lives as long as its chain: what it issues never
     // outlives the subject (nor, refreshed, the provider's refresh lifetime).
     endsAt: refreshes ? Math.min(chainEnds, (started + (opts.refreshTokenExpiresIn ?? 2_592_000)) * 1000) : chainEnds,
@@ -108,7 +110,7 @@ export async function issue(x: Exchange, input: IssueInput): Promise<OAuthTokenR
 type Grant = IssueInput & { lifetime: number; scopes: string[]; chainEnds: number };
 
 function grantedRecord(grant: Grant, lineage: Lineage | undefined): ExchangeRecord {
-  return toRecord(globalThis.crypto.randomUUID().replace(/-/g, ""), grant.decision.audit, {
+  return toRecord(newRecordId(), grant.decision.audit, {
     act: grant.decision.act,
     expiresAt: grant.started + grant.lifetime,
     grantedScope: grant.scopes.join(" "),

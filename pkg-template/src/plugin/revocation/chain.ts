@@ -9,7 +9,7 @@
  * and opaque tokens alike. Ending a delegation's session therefore ends
  * every token issued under it.
  *
- * Each granted record holds its lineage:
+ * Each delegation's row holds its lineage:
  * - `sessionId`: the delegation's session;
  * - `parentSessionId`: the subject token's session (a login session, or the
  *   session of the delegation that issued the subject token);
@@ -18,17 +18,19 @@
  *   to, when the subject is stored here.
  *
  * When a session ends (sign-out, session revocation), a token is revoked
- * (RFC 7009) or a refresh token is revoked, every exchange descending from
- * it is found through these columns, and each delegation's session is
- * ended: its tokens are marked revoked (refresh tokens included, so nothing
- * outlives the chain through a refresh), its row is deleted, and its records
- * get `revokedAt`. The walk continues from the ended sessions to their own
- * descendants, through any number of hops.
+ * (RFC 7009) or a refresh token is revoked, every delegation descending from
+ * it is found through these columns, and its session is ended: its tokens
+ * are marked revoked (refresh tokens included, so nothing outlives the chain
+ * through a refresh), the session row is deleted, and the delegation and its
+ * records get `revokedAt`. The walk continues from the ended sessions to
+ * their own descendants, through any number of hops. Records written by
+ * 0.1.0, whose lineage is only in the record (one session per exchange), are
+ * walked the same way when a database holds any.
  * @internal
  */
 
 import type { AuthContext, Db, Where } from "../provider.js";
-import { MODEL } from "../store.js";
+import { DELEGATION_MODEL, MODEL } from "../store.js";
 
 /** `userAgent` prefix of delegation sessions, as a user's session list shows them. */
 export const EXCHANGE_SESSION_AGENT = "token-exchange";
@@ -96,9 +98,9 @@ async function endSession(auth: RevocationContext, sessionId: string, now: Date)
 
 /** Where a revocation starts: ended sessions, a revoked token, revoked grants. */
 export interface RevocationRoots {
-  /** Sessions that ended: exchanges whose subject belonged to them descend. */
+  /** Sessions that ended: delegations whose subject belonged to them descend. */
   sessionIds?: string[];
-  /** The names of a revoked token (tokenNames): exchanges that started from it descend. */
+  /** The names of a revoked token (tokenNames): delegations that started from it descend. */
   tokenHashes?: string[];
   /** Refresh-token ids (grants) that were revoked. */
   grantIds?: string[];
@@ -106,60 +108,134 @@ export interface RevocationRoots {
   exchangeSessionIds?: string[];
 }
 
+/** A lineage condition: `field` is one of `values`. */
+type Link = { field: "parentSessionId" | "parentTokenHash" | "parentGrantId"; values: string[] };
+
+function links(roots: RevocationRoots): Link[] {
+  const out: Link[] = [];
+  if (roots.sessionIds?.length) out.push({ field: "parentSessionId", values: roots.sessionIds });
+  if (roots.tokenHashes?.length) out.push({ field: "parentTokenHash", values: roots.tokenHashes });
+  if (roots.grantIds?.length) out.push({ field: "parentGrantId", values: roots.grantIds });
+  return out;
+}
+
+/** Per database: whether it holds granted records of 0.1.0 (lineage in the record, no delegation row). */
+const legacyByDb = new WeakMap<object, Promise<boolean>>();
+
+/** Whether `db` holds records written before delegations (checked once per process and database). */
+export function hasLegacyRecords(db: Db): Promise<boolean> {
+  let known = legacyByDb.get(db);
+  if (!known) {
+    known = db
+      .findOne({
+        model: MODEL,
+        where: [
+          { field: "decision", value: "granted" },
+          { field: "delegationKey", operator: "eq", value: null },
+        ],
+      })
+      .then((row) => row !== null);
+    legacyByDb.set(db, known);
+    // A failed check is not an answer: ask again next time.
+    known.catch(() => legacyByDb.delete(db));
+  }
+  return known;
+}
+
+/** The lineage rows (delegations, and 0.1.0's records) matching `link`: their sessions not in `seen`, a page. */
+async function descendants(db: Db, link: Link, seen: Set<string>): Promise<string[]> {
+  const condition: Where = { field: link.field, operator: "in", value: link.values };
+  const unseen: Where[] = seen.size > 0 ? [{ field: "sessionId", operator: "not_in", value: [...seen] }] : [];
+  const rows = await db.findMany<{ sessionId?: string | null }>({
+    model: DELEGATION_MODEL,
+    where: [condition, ...unseen],
+    limit: PAGE,
+  });
+  if (await hasLegacyRecords(db)) {
+    rows.push(
+      ...(await db.findMany<{ sessionId?: string | null }>({
+        model: MODEL,
+        where: [condition, { field: "decision", value: "granted" }, { field: "delegationKey", operator: "eq", value: null }, ...unseen],
+        limit: PAGE,
+      })),
+    );
+  }
+  return [...new Set(rows.map((r) => r.sessionId).filter((id): id is string => typeof id === "string" && !seen.has(id)))];
+}
+
 /**
  * Ends every delegation session descending from `roots`, breadth first, and
- * stamps `revokedAt` on their records. Returns how many sessions it ended.
+ * stamps `revokedAt` on the delegations and their records. Delegations
+ * already stamped are walked again: a revocation that failed midway is
+ * finished by the next one. Returns how many sessions it ended.
  */
 export async function revokeDescendants(auth: RevocationContext, roots: RevocationRoots): Promise<number> {
   const db = auth.adapter;
   const now = new Date();
   const seen = new Set<string>();
-  const queries: Where[][] = [];
-  const byParentSession = (ids: string[]): Where[] => [{ field: "parentSessionId", operator: "in", value: ids }];
-  if (roots.sessionIds?.length) queries.push(byParentSession(roots.sessionIds));
-  if (roots.tokenHashes?.length) queries.push([{ field: "parentTokenHash", operator: "in", value: roots.tokenHashes }]);
-  if (roots.grantIds?.length) queries.push([{ field: "parentGrantId", operator: "in", value: roots.grantIds }]);
+  const queue = links(roots);
 
   const end = async (ids: string[]): Promise<void> => {
     for (const id of ids) await endSession(auth, id, now);
-    await db.updateMany({
-      model: MODEL,
-      where: [
-        { field: "sessionId", operator: "in", value: ids },
-        { field: "revokedAt", operator: "eq", value: null },
-      ],
-      update: { revokedAt: now },
-    });
-    queries.push(byParentSession(ids));
+    const stamp = (model: string) =>
+      db.updateMany({
+        model,
+        where: [
+          { field: "sessionId", operator: "in", value: ids },
+          { field: "revokedAt", operator: "eq", value: null },
+        ],
+        update: { revokedAt: now },
+      });
+    await stamp(DELEGATION_MODEL);
+    await stamp(MODEL);
+    queue.push({ field: "parentSessionId", values: ids });
   };
 
   const direct = [...new Set(roots.exchangeSessionIds ?? [])];
   for (const id of direct) seen.add(id);
   if (direct.length) await end(direct);
-  while (queries.length > 0) {
-    const where = queries.shift() ?? [];
-    // Many records share a delegation's session: page through the sessions
-    // not seen yet, so one busy delegation cannot hide the others.
+  while (queue.length > 0) {
+    const link = queue.shift() as Link;
     for (;;) {
-      const unseen: Where[] = seen.size > 0 ? [{ field: "sessionId", operator: "not_in", value: [...seen] }] : [];
-      const rows = await db.findMany<{ sessionId?: string | null }>({
-        model: MODEL,
-        where: [...where, { field: "decision", value: "granted" }, ...unseen],
-        limit: PAGE,
-      });
-      const next: string[] = [];
-      for (const row of rows) {
-        if (!row.sessionId || seen.has(row.sessionId)) continue;
-        if (seen.size >= MAX_REVOKED_PER_EVENT) {
-          auth.logger.error(`[token-exchange] revocation stopped after ${MAX_REVOKED_PER_EVENT} delegation sessions`);
-          return seen.size;
-        }
-        seen.add(row.sessionId);
-        next.push(row.sessionId);
-      }
+      const next = await descendants(db, link, seen);
       if (next.length === 0) break;
+      if (seen.size + next.length > MAX_REVOKED_PER_EVENT) {
+        auth.logger.error(`[token-exchange] revocation stopped after ${MAX_REVOKED_PER_EVENT} delegation sessions`);
+        return seen.size;
+      }
+      for (const id of next) seen.add(id);
       await end(next);
     }
   }
   return seen.size;
+}
+
+/** Whether a delegation (or a record of 0.1.0) descends from `roots` and has not been ended. */
+export async function hasUnendedDescendants(db: Db, roots: RevocationRoots): Promise<boolean> {
+  for (const link of links(roots)) {
+    const condition: Where = { field: link.field, operator: "in", value: link.values };
+    const unended: Where = { field: "revokedAt", operator: "eq", value: null };
+    if (await db.findOne({ model: DELEGATION_MODEL, where: [condition, unended] })) return true;
+    if (
+      (await hasLegacyRecords(db)) &&
+      (await db.findOne({ model: MODEL, where: [condition, unended, { field: "decision", value: "granted" }, { field: "delegationKey", operator: "eq", value: null }] }))
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** The client a delegation session was opened for, from its row (or a record of 0.1.0). */
+export async function delegationClient(db: Db, sessionId: string): Promise<string | undefined> {
+  const row =
+    (await db.findOne<{ clientId?: string | null }>({ model: DELEGATION_MODEL, where: [{ field: "sessionId", value: sessionId }] })) ??
+    (await db.findOne<{ clientId?: string | null }>({
+      model: MODEL,
+      where: [
+        { field: "sessionId", value: sessionId },
+        { field: "decision", value: "granted" },
+      ],
+    }));
+  return row?.clientId ?? undefined;
 }

@@ -10,16 +10,18 @@
  * like a refresh-token family. The user's session list shows one entry per
  * live delegation, naming the client and the actor.
  *
- * Which session belongs to which delegation is found from the records (their
- * `delegationKey`), so every instance on one database reuses the same one;
- * each instance remembers the answer, and checks the session is still live
- * in the same read that checks the subject's own session.
+ * Each delegation has a row of its own (`tokenExchangeDelegation`: its key,
+ * session and lineage), written with its session and its first record in
+ * one transaction, so every instance on one database reuses the same
+ * session; each instance remembers the answer, and checks the session is
+ * still live in the same read that checks the subject's own session.
  * @internal
  */
 
+import { getCurrentAdapter } from "@better-auth/core/context";
 import { sha256 } from "../../shared/digest.js";
 import type { Ctx, Db } from "../provider.js";
-import { MODEL } from "../store.js";
+import { DELEGATION_MODEL } from "../store.js";
 import { EXCHANGE_SESSION_AGENT, isLive } from "./chain.js";
 
 /** Delegations remembered per instance; the least recently used go first. */
@@ -39,6 +41,10 @@ export interface DelegationRequest {
   targets: readonly string[];
   /** The subject token's session, when it has one of this server. */
   parentSessionId: string | undefined;
+  /** The subject token's identity (its name in the lineage). */
+  parentTokenHash: string;
+  /** The refresh token (grant) the subject token belongs to, when known. */
+  parentGrantId: string | undefined;
   /** The latest end of the delegation (ms): the chain's end, or what a refresh may reach. */
   endsAt: number;
   /** When the token about to be issued expires (ms): the session must last that long. */
@@ -51,8 +57,9 @@ export type DelegationPlan =
   /** The subject's session has ended: refuse (`session_ended`). */
   | { kind: "ended" }
   /**
-   * Open the delegation's session (inside the record's transaction), then
-   * call `done` whatever happened: other exchanges of it wait for that.
+   * Open the delegation: its session and its row (inside the record's
+   * transaction), then call `done` whatever happened: other exchanges of it
+   * wait for that.
    */
   | { kind: "open"; key: string; open(ctx: Ctx): Promise<string>; done(sessionId: string | undefined): void };
 
@@ -132,6 +139,19 @@ export class Delegations {
           true,
         );
         if (!session?.id) throw new Error("the delegation's session was not created");
+        const db = await getCurrentAdapter(ctx.context.adapter);
+        await db.create({
+          model: DELEGATION_MODEL,
+          data: {
+            key,
+            sessionId: session.id,
+            clientId: request.clientId,
+            parentSessionId: request.parentSessionId ?? null,
+            parentTokenHash: request.parentTokenHash,
+            parentGrantId: request.parentGrantId ?? null,
+            createdAt: new Date(),
+          },
+        });
         return session.id;
       },
       done: (sessionId) => {
@@ -143,19 +163,18 @@ export class Delegations {
     };
   }
 
-  /** The session of the newest granted, unrevoked record of the delegation. */
+  /** The session of the newest unrevoked delegation with this key. */
   async #find(db: Db, key: string): Promise<Known | undefined> {
-    const [record] = await db.findMany<{ sessionId?: string | null }>({
-      model: MODEL,
+    const [row] = await db.findMany<{ sessionId?: string | null }>({
+      model: DELEGATION_MODEL,
       where: [
-        { field: "delegationKey", value: key },
-        { field: "decision", value: "granted" },
+        { field: "key", value: key },
         { field: "revokedAt", operator: "eq", value: null },
       ],
       sortBy: { field: "createdAt", direction: "desc" },
       limit: 1,
     });
-    return record?.sessionId ? { sessionId: record.sessionId } : undefined;
+    return row?.sessionId ? { sessionId: row.sessionId } : undefined;
   }
 
   /**

@@ -6,17 +6,22 @@
  * @internal
  */
 
-import { tokenNames } from "../../shared/digest.js";
-import { isJwt } from "../../shared/digest.js";
+import { isJwt, tokenNames } from "../../shared/digest.js";
 import { describe } from "../../shared/http.js";
 import { isApiError, revocationUnfinished } from "../errors.js";
 import { claimedClientId } from "../grant/client-auth.js";
 import { pairsOfBody } from "../grant/form.js";
 import type { Exchange } from "../grant/state.js";
-import { type AuthContext, type Ctx, type ProviderApi, providerApi, providerOptions, type ProviderOptions, type Where } from "../provider.js";
+import { type AuthContext, type Ctx, type ProviderApi, providerApi, providerOptions, type ProviderOptions } from "../provider.js";
 import { refreshRow } from "../refresh/cap.js";
-import { MODEL } from "../store.js";
-import { isExchangeSession, revokeDescendants, type RevocationRoots, revokeSessionTokens } from "./chain.js";
+import {
+  delegationClient,
+  hasUnendedDescendants,
+  isExchangeSession,
+  revokeDescendants,
+  type RevocationRoots,
+  revokeSessionTokens,
+} from "./chain.js";
 
 /** Whether a request is a revocation (RFC 7009). */
 export const isRevoke = (ctx: { path?: string }): boolean => ctx.path === "/oauth2/revoke";
@@ -110,19 +115,13 @@ export async function revoking(x: Exchange, ctx: Ctx): Promise<Response | undefi
 }
 
 async function revokeExchangedJwt(ctx: Ctx, api: ProviderApi, sid: string): Promise<Response | undefined> {
-  const record = await ctx.context.adapter.findOne<{ clientId?: string | null }>({
-    model: MODEL,
-    where: [
-      { field: "sessionId", value: sid },
-      { field: "decision", value: "granted" },
-    ],
-  });
+  const clientId = await delegationClient(ctx.context.adapter, sid);
   const authorization = ctx.request?.headers.get("authorization") ?? ctx.headers?.get("authorization");
   const claimed = claimedClientId(authorization, pairsOfBody(ctx.body));
-  if (!record?.clientId || record.clientId !== claimed) return undefined;
+  if (!clientId || clientId !== claimed) return undefined;
   // Throws the provider's own client-authentication error when it fails.
   const { client } = await api.authenticateClient();
-  if ((client as { clientId?: string }).clientId !== record.clientId) return undefined;
+  if ((client as { clientId?: string }).clientId !== clientId) return undefined;
   return endChain(ctx, { exchangeSessionIds: [sid] });
 }
 
@@ -136,16 +135,7 @@ async function revokeExchangedJwt(ctx: Ctx, api: ProviderApi, sid: string): Prom
  */
 async function finishRevocation(ctx: Ctx, opts: ProviderOptions, api: ProviderApi, token: string): Promise<Response | undefined> {
   const roots = await endedRoots(ctx, opts, token);
-  if (!roots) return undefined;
-  const unended = (where: Where) =>
-    ctx.context.adapter.findOne({
-      model: MODEL,
-      where: [where, { field: "decision", value: "granted" }, { field: "revokedAt", operator: "eq", value: null }],
-    });
-  const pending =
-    (await unended({ field: "parentTokenHash", operator: "in", value: roots.tokenHashes ?? [] })) ??
-    (roots.grantIds ? await unended({ field: "parentGrantId", operator: "in", value: roots.grantIds }) : null);
-  if (!pending) return undefined;
+  if (!roots || !(await hasUnendedDescendants(ctx.context.adapter, roots))) return undefined;
   // Throws the provider's own client-authentication error when it fails.
   await api.authenticateClient();
   return endChain(ctx, roots);
