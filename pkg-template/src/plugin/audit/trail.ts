@@ -105,7 +105,10 @@ export class AuditTrail {
       await this.#sink(record, ctx);
       return;
     }
-    await db.create({ model: MODEL, data: { ...record }, forceAllowId: true });
+    // Columns without a value are left out: a shorter statement to prepare
+    // and a smaller row (they read back as null).
+    const data = Object.fromEntries(Object.entries(record).filter(([, v]) => v !== null && v !== undefined));
+    await db.create({ model: MODEL, data, forceAllowId: true });
   }
 
   /** Turns a granted record into a refusal after issuance failed. */

@@ -5,7 +5,7 @@
  * @internal
  */
 
-import type { ClientInput, ClientPolicy, TargetPolicy } from "../../engine/types.js";
+import type { ClientInput, ClientPolicy, FormPairs, TargetPolicy } from "../../engine/types.js";
 import { type Ctx, type ProviderOptions, publicContext } from "../provider.js";
 import type { TokenExchangeClient, TokenExchangeOptions } from "../types.js";
 import type { RequestReads } from "./reads.js";
@@ -38,24 +38,46 @@ function models(opts: ProviderOptions): { link: string; resource: string } {
 }
 
 /**
- * Resources registered on the server and linked to the client, enabled
- * ones only, with their `allowedScopes`. Both reads are remembered for the
- * provider's own checks at issuance (reads.ts).
+ * The resources a request targets (`wanted`) that are registered, enabled
+ * and linked to the client, with their `allowedScopes`: the client's links
+ * (one read), then the targets' rows (one read; none without a target).
+ * Both reads are remembered for the provider's own checks at issuance
+ * (reads.ts), which ask for exactly these.
  */
-async function linkedResources(ctx: Ctx, opts: ProviderOptions, clientId: string, reads: RequestReads): Promise<ResourceRow[]> {
+async function linkedResources(
+  ctx: Ctx,
+  opts: ProviderOptions,
+  clientId: string,
+  wanted: readonly string[],
+  reads: RequestReads,
+): Promise<ResourceRow[]> {
   const db = ctx.context.adapter;
   const { link, resource } = models(opts);
   const links = await db.findMany<{ resourceId: string }>({ model: link, where: [{ field: "clientId", value: clientId }] });
   reads.rememberAll(link, "clientId", clientId, links);
-  const ids = [...new Set(links.map((l) => l.resourceId).filter((id) => typeof id === "string"))];
+  const linked = new Set(links.map((l) => l.resourceId));
+  const ids = [...new Set(wanted)].filter((id) => linked.has(id));
   if (ids.length === 0) return [];
-  const rows = await db.findMany<ResourceRow>({ model: resource, where: [{ field: "identifier", value: ids, operator: "in" }] });
+  const rows =
+    ids.length === 1
+      ? [await db.findOne<ResourceRow>({ model: resource, where: [{ field: "identifier", value: ids[0] as string }] })].filter(
+          (r): r is ResourceRow => r !== null,
+        )
+      : await db.findMany<ResourceRow>({ model: resource, where: [{ field: "identifier", value: ids, operator: "in" }] });
   for (const row of rows) reads.rememberOne(resource, "identifier", row);
   return rows.filter((r) => !r.disabled);
 }
 
+/** The targets a request names (`audience`, `resource`), else the policy's defaults (TX-6, TX-9). */
+function targetsOf(form: FormPairs, policy: ClientPolicy | undefined): string[] {
+  const named = form.filter(([k, v]) => (k === "audience" || k === "resource") && v.length > 0).map(([, v]) => v);
+  return named.length > 0 ? named : (policy?.defaultTargets ?? []);
+}
+
 /**
- * The engine's view of an authenticated client. A linked resource's
+ * The engine's view of an authenticated client: `linkedResources` holds the
+ * targets of this request the client may have (the engine checks only
+ * those, TX-6). A linked resource's
  * `allowedScopes` becomes a per-target scope ceiling (intersected with any
  * admin-set one), so the engine decides what `issueTokens` would otherwise
  * narrow silently.
@@ -63,6 +85,7 @@ async function linkedResources(ctx: Ctx, opts: ProviderOptions, clientId: string
 export async function authenticatedClient(
   ctx: Ctx,
   opts: ProviderOptions,
+  form: FormPairs,
   client: TokenExchangeClient,
   method: string | undefined,
   options: TokenExchangeOptions,
@@ -91,7 +114,7 @@ export async function authenticatedClient(
     allowedTokenExchange: allowed,
   };
   if (!allowed) return { ...base, linkedResources: [] };
-  const resources = await linkedResources(ctx, opts, client.clientId, reads);
+  const resources = await linkedResources(ctx, opts, client.clientId, targetsOf(form, policy), reads);
   return {
     ...base,
     linkedResources: resources.map((r) => r.identifier),

@@ -99,7 +99,7 @@ async function exchange(x: Exchange, { ctx, opts, grantType }: GrantInput): Prom
   const claimed = claimedClientId(authorization, form);
   const auth = await authenticate(
     async () => {
-      const { client, method } = await api.authenticateClient();
+      const { client, method } = await reads.run(ctx, async () => api.authenticateClient());
       return { client: exchangeClient(client), method };
     },
     basic,
@@ -111,7 +111,7 @@ async function exchange(x: Exchange, { ctx, opts, grantType }: GrantInput): Prom
   }
   const { engine, keys } = x.engines.for(ctx, opts);
   const client: ClientInput = auth.ok
-    ? await authenticatedClient(ctx, opts, auth.client, auth.method, x.options, reads)
+    ? await authenticatedClient(ctx, opts, form, auth.client, auth.method, x.options, reads)
     : auth.input;
 
   // Resolve only for a client the engine may accept: an unauthenticated
@@ -185,21 +185,20 @@ async function opaqueFacts(
 ): Promise<{ facts: OpaqueTokenFacts; grantId?: string | undefined } | undefined> {
   if (!hint || hint.format !== "opaque" || !token) return undefined;
   const { api } = providerApi(reads.context(ctx), opts);
-  const db = reads.adapter(ctx.context.adapter);
-  if (declared === TOKEN_TYPE.accessToken) {
-    const facts = await accessTokenFacts(
-      (t) => reads.run(ctx, async () => (await api.validateAccessToken(t)) as Record<string, unknown>),
-      token,
-    );
-    if (!facts.active || !x.audit.usesTable) return { facts };
-    // The grant it was issued with: revoking that grant revokes what is exchanged from it.
-    const hash = async (t: string) => api.hashToken(t, "access_token");
-    return { facts, grantId: await accessTokenGrant(db, hash, token, opaqueAccessPrefix(opts)) };
-  }
-  if (declared === TOKEN_TYPE.refreshToken && refreshAccepted) {
-    return refreshTokenFacts(db, async (t) => api.hashToken(t, "refresh_token"), token, refreshFormat(opts), now);
-  }
-  return undefined;
+  const db = reads.adapter(ctx);
+  return reads.run(ctx, async () => {
+    if (declared === TOKEN_TYPE.accessToken) {
+      const facts = await accessTokenFacts(async (t) => (await api.validateAccessToken(t)) as Record<string, unknown>, token);
+      if (!facts.active || !x.audit.usesTable) return { facts };
+      // The grant it was issued with: revoking that grant revokes what is exchanged from it.
+      const hash = async (t: string) => api.hashToken(t, "access_token");
+      return { facts, grantId: await accessTokenGrant(db, hash, token, opaqueAccessPrefix(opts)) };
+    }
+    if (declared === TOKEN_TYPE.refreshToken && refreshAccepted) {
+      return refreshTokenFacts(db, async (t) => api.hashToken(t, "refresh_token"), token, refreshFormat(opts), now);
+    }
+    return undefined;
+  });
 }
 
 /** TX-24: the local user linked to an external subject, when there is one. */
