@@ -105,7 +105,8 @@ const basicHeader = (id, secret) =>
  * dynamic configuration (`{ allowedHosts }`, one issuer per host; the
  * helpers then use the server's own origin); `listenOrigin` in the answer is
  * the server's own. `port` is the port to listen on (default: any free one);
- * `auth` is merged into better-auth's options (session lifetimes, ...).
+ * `auth` is merged into better-auth's options (session lifetimes, ...);
+ * `seed(db)` fills the database before the migrations run.
  */
 export async function startServer({
   exchange: exchangeOptions = {},
@@ -120,6 +121,7 @@ export async function startServer({
   extraPlugins = [],
   port = 0,
   auth: authOptions = {},
+  seed,
 } = {}) {
   if (dbKind !== "sqlite" && dbKind !== "postgres") throw new Error(`unknown test database ${dbKind}`);
   let handler = (_req, res) => {
@@ -162,6 +164,8 @@ export async function startServer({
       ...extraPlugins,
     ],
   };
+  // A database as an earlier release left it (the upgrade test), before migrations.
+  if (seed) await seed(db);
   if (migrate) {
     const migrations = await getMigrations(options);
     await migrations.runMigrations();
