@@ -34,7 +34,7 @@ BUILD_SCRIPTS := scripts/build-pkg.mjs scripts/lib/recipe.mjs
 JS_TESTS := $(shell find js-tests -name '*.test.mjs' -not -path '*/node_modules/*' -not -path '*/.tmp/*' -not -path 'js-tests/postgres/*' | sort)
 # Run by `make pg-test` on PostgreSQL: the plugin's end-to-end suites (the same
 # files `make js-test` runs on SQLite) and the PostgreSQL-only suites.
-PG_TESTS := js-tests/plugin.test.mjs js-tests/plugin-opaque.test.mjs js-tests/plugin-audit-sink.test.mjs js-tests/plugin-revocation.test.mjs \
+PG_TESTS := js-tests/plugin.test.mjs js-tests/plugin-delegation.test.mjs js-tests/plugin-opaque.test.mjs js-tests/plugin-audit-sink.test.mjs js-tests/plugin-revocation.test.mjs \
 	js-tests/plugin-audit-api.test.mjs \
 	$(sort $(wildcard js-tests/postgres/*.test.mjs))
 # One node:test file per runtime; each runs the runtime on a fresh project
