@@ -96,8 +96,25 @@ export class Delegations {
   async plan(ctx: Ctx, request: DelegationRequest, onRows: (rows: SessionRow[]) => void): Promise<DelegationPlan> {
     const db = ctx.context.adapter;
     const key = await this.key(request);
-    const opening = this.#opening.get(key);
-    let known = this.#known.get(key) ?? (opening ? await opening : await this.#find(db, key));
+    let known = this.#known.get(key);
+    if (!known) {
+      const opening = this.#opening.get(key);
+      if (opening) known = await opening;
+      else {
+        // This request finds or opens the delegation; others of it wait.
+        const lead = this.#lead(key);
+        let found: Known | undefined;
+        try {
+          found = await this.#find(db, key);
+        } catch (error) {
+          lead.settle(undefined);
+          throw error;
+        }
+        if (!found) return this.#opener(key, request, lead.settle);
+        lead.settle(found);
+        known = found;
+      }
+    }
     if (known) {
       const ids = [known.sessionId, ...(request.parentSessionId ? [request.parentSessionId] : [])];
       const rows = await db.findMany<SessionRow>({ model: "session", where: [{ field: "id", operator: "in", value: ids }] });
@@ -113,7 +130,7 @@ export class Delegations {
       this.#known.delete(key);
       known = undefined;
     }
-    return this.#opener(key, request);
+    return this.#opener(key, request, this.#lead(key).settle);
   }
 
   /** Forgets delegations whose sessions ended here (others are found ended at their next read). */
@@ -122,9 +139,23 @@ export class Delegations {
     for (const [key, known] of this.#known) if (ended.has(known.sessionId)) this.#known.delete(key);
   }
 
-  #opener(key: string, request: DelegationRequest): DelegationPlan {
-    let settle: (known: Known | undefined) => void = () => undefined;
-    this.#opening.set(key, new Promise((resolve) => (settle = resolve)));
+  /** Marks `key` as being found or opened by this request: others wait for `settle`. */
+  #lead(key: string): { settle(known: Known | undefined): void } {
+    let resolve: (known: Known | undefined) => void = () => undefined;
+    const promise = new Promise<Known | undefined>((r) => {
+      resolve = r;
+    });
+    this.#opening.set(key, promise);
+    return {
+      settle: (known) => {
+        if (this.#opening.get(key) === promise) this.#opening.delete(key);
+        if (known) this.#remember(key, known);
+        resolve(known);
+      },
+    };
+  }
+
+  #opener(key: string, request: DelegationRequest, settle: (known: Known | undefined) => void): DelegationPlan {
     return {
       kind: "open",
       key,
@@ -154,12 +185,7 @@ export class Delegations {
         });
         return session.id;
       },
-      done: (sessionId) => {
-        this.#opening.delete(key);
-        const known = sessionId ? { sessionId } : undefined;
-        if (known) this.#remember(key, known);
-        settle(known);
-      },
+      done: (sessionId) => settle(sessionId ? { sessionId } : undefined),
     };
   }
 
