@@ -68,7 +68,7 @@ fn reasons_ts() -> String {
     out.push_str("] as const;\n\n");
     out.push_str("/** The stable reason code of a refusal. */\n");
     out.push_str("export type ReasonCode = (typeof REASON_CODES)[number];\n");
-    let maps: [(&str, &str, Column); 3] = [
+    let maps: [(&str, &str, Column); 4] = [
         (
             "REASON_ERRORS",
             "The OAuth error each reason is answered with; a resource server answers `invalid_token` for every reason.",
@@ -84,6 +84,11 @@ fn reasons_ts() -> String {
             "Which part of the product answers with each reason.",
             |r| r.origin().as_str(),
         ),
+        (
+            "REASON_MEANINGS",
+            "What each reason means, in a sentence (the docs' error table says the same).",
+            |r| r.meaning(),
+        ),
     ];
     for (name, doc, value) in maps {
         let _ = write!(
@@ -91,7 +96,8 @@ fn reasons_ts() -> String {
             "\n/** {doc} */\nexport const {name}: {{ readonly [R in ReasonCode]: string }} = {{\n"
         );
         for reason in Reason::ALL {
-            let _ = writeln!(out, "  {}: \"{}\",", reason.as_str(), value(*reason));
+            let text = value(*reason).replace('\\', "\\\\").replace('"', "\\\"");
+            let _ = writeln!(out, "  {}: \"{}\",", reason.as_str(), text);
         }
         out.push_str("};\n");
     }
@@ -161,7 +167,7 @@ fn the_generated_files_name_every_reason_once() {
             1,
             "{code}"
         );
-        assert_eq!(ts.matches(&format!("  {code}: ")).count(), 3, "{code}");
+        assert_eq!(ts.matches(&format!("  {code}: ")).count(), 4, "{code}");
         assert_eq!(table.matches(&format!("| `{code}` |")).count(), 1, "{code}");
     }
 }
