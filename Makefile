@@ -98,10 +98,12 @@ fuzz: | toolchain
 # The sources are type-checked by the `dist` stage itself; this checks the
 # published engine typings as a user's strict project sees them (no DOM, no
 # @types/node, skipLibCheck off) through a typed usage file, and the client
-# entry with better-auth's client as a strict browser project sees it.
+# entry with better-auth's client as a strict browser project sees it, and
+# the plugin as better-auth infers it (auth.api, $ERROR_CODES, $Infer).
 typecheck: $(INSTALLED)
 	$(TSC) -p js-tests/types/tsconfig.json
 	$(TSC) -p js-tests/types/tsconfig.client.json
+	$(TSC) -p js-tests/types/tsconfig.plugin.json
 
 js-test: $(INSTALLED)
 	node --test $(JS_TESTS)

@@ -30,7 +30,7 @@ function step(label, cmd, args) {
 
 step("publint --strict <tarball>", bin("publint"), ["run", tarball, "--strict"]);
 step("attw --profile esm-only <tarball>", bin("attw"), [tarball, "--profile", "esm-only", "--format", "table-flipped", "--no-emoji"]);
-for (const project of ["tsconfig.json", "tsconfig.client.json"]) {
+for (const project of ["tsconfig.json", "tsconfig.client.json", "tsconfig.plugin.json"]) {
   step(`tsc (moduleResolution bundler) js-tests/types/${project}`, bin("tsc"), [
     "-p",
     `js-tests/types/${project}`,

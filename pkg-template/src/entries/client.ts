@@ -16,7 +16,7 @@
  */
 
 import type { BetterAuthClientPlugin } from "better-auth/client";
-import type { AuditEndpoints } from "../plugin/audit/api.js";
+import type { TokenExchangeEndpoints, TokenExchangeErrorCodes } from "../plugin/types.js";
 
 export type {
   AuditApiOptions,
@@ -32,7 +32,8 @@ export type { PartyRecord } from "../engine/answers.js";
 /** What better-auth's client infers the methods from: the server plugin's id and endpoints. */
 export type TokenExchangeServerPlugin = {
   id: "token-exchange";
-  endpoints: AuditEndpoints;
+  endpoints: TokenExchangeEndpoints;
+  $ERROR_CODES: TokenExchangeErrorCodes;
 };
 
 /**

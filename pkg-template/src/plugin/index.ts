@@ -24,7 +24,8 @@ import { authContext, endpointContext, hookAuthContext } from "./provider.js";
 import { isRefresh, refreshed, refreshing } from "./refresh/hooks.js";
 import { isRevoke, revoked, revoking, sessionEnded, sessionEnding } from "./revocation/hooks.js";
 import { schema } from "./store.js";
-import type { TokenExchangeOptions, TokenExchangePlugin } from "./types.js";
+import { ERROR_CODES } from "./error-codes.js";
+import type { ExchangeRecord, TokenExchangeOptions, TokenExchangePlugin } from "./types.js";
 
 /**
  * Binds the plugin factory to a runtime's engine constructor.
@@ -50,7 +51,11 @@ export function makeTokenExchange(
       schema,
       options,
       // The audit query API (audit/api.ts).
+      // Left out when disabled (404): the declared type keeps them, so that
+      // better-auth infers them whatever the options.
       ...(options.auditApi?.enabled === false ? {} : { endpoints: auditEndpoints(options) }),
+      $ERROR_CODES: ERROR_CODES,
+      $Infer: {} as { ExchangeRecord: ExchangeRecord },
       init(ctx: unknown) {
         // Registers the grant (dispatch and discovery, TX-1, TX-54) and the
         // claims contributor with the oauth-provider plugin.
@@ -83,6 +88,6 @@ export function makeTokenExchange(
         ],
       },
     };
-    return plugin;
+    return plugin as TokenExchangePlugin;
   };
 }

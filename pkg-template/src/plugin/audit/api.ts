@@ -12,17 +12,19 @@
  * middleware runs), so that an unauthenticated caller learns nothing about
  * the parameters; the handler validates after the access checks.
  *
- * The client entry imports this module's types only.
+ * The endpoints' types are public (audit/types.ts, `TokenExchangeEndpoints`).
  * @internal
  */
 
 import { APIError, createAuthEndpoint, sensitiveSessionMiddleware } from "better-auth/api";
-import type { AuthEndpoint, AuthMiddleware } from "better-auth/api";
+import { ERROR_CODES } from "../error-codes.js";
 import { MODEL } from "../store.js";
 import type {
   ExchangeRecordAnswer,
   ExchangeRecordPage,
   ExchangeRecordQuery,
+  QuerySchema,
+  TokenExchangeEndpoints,
   TokenExchangeOptions,
 } from "../types.js";
 import { badRequest, DEFAULT_LIMIT, listPage, MAX_ID_LENGTH, MAX_LIMIT, parseListQuery, type Row, single, toAnswer } from "./query.js";
@@ -30,48 +32,13 @@ import { badRequest, DEFAULT_LIMIT, listPage, MAX_ID_LENGTH, MAX_LIMIT, parseLis
 export const LIST_PATH = "/token-exchange/list-records";
 export const GET_PATH = "/token-exchange/get-record";
 
-/** A Standard Schema (v1) whose input and output are `T`. */
-interface QuerySchema<T> {
-  readonly "~standard": {
-    readonly version: 1;
-    readonly vendor: string;
-    readonly validate: (value: unknown) => { value: T };
-    readonly types?: { readonly input: T; readonly output: T } | undefined;
-  };
-}
-
 /**
  * A schema that accepts any value: it only carries the query's type to
- * better-auth's client inference (see the module comment).
+ * better-auth's inference (see the module comment).
  */
 function typedQuery<T>(): QuerySchema<T> {
   return { "~standard": { version: 1, vendor: "better-auth-token-exchange", validate: (value) => ({ value: value as T }) } };
 }
-
-/** The options both endpoints are declared with (see {@link AuditEndpoints}). */
-interface GetEndpointOptions<Q> {
-  method: "GET";
-  query: QuerySchema<Q>;
-  use: AuthMiddleware[];
-  metadata: { noStore: boolean; openapi: { operationId: string; summary: string; description: string } };
-}
-
-/**
- * The endpoints' types, for the client plugin's `$InferServerPlugin`.
- * Spelled out (not inferred) so that the published typings name only
- * `better-auth/api`, a peer dependency, and not better-auth's own
- * dependencies, which a strict package layout does not let us resolve.
- * A type alias, not an interface: better-auth's client wants an index
- * signature, which only aliases get implicitly.
- */
-export type AuditEndpoints = {
-  listTokenExchangeRecords: AuthEndpoint<
-    typeof LIST_PATH,
-    GetEndpointOptions<ExchangeRecordQuery | undefined>,
-    ExchangeRecordPage
-  >;
-  getTokenExchangeRecord: AuthEndpoint<typeof GET_PATH, GetEndpointOptions<{ id: string }>, ExchangeRecordAnswer>;
-};
 
 /** Who may read: better-auth admin-plugin rules, from our options or the admin plugin's. */
 function adminRule(
@@ -99,7 +66,7 @@ function authorize(
 ): void {
   const user = ctx.context.session?.user as { id: string; role?: unknown } | undefined;
   // The session middleware has already answered 401 without a session.
-  if (!user) throw APIError.from("UNAUTHORIZED", { code: "UNAUTHORIZED", message: "Unauthorized" });
+  if (!user) throw APIError.from("UNAUTHORIZED", ERROR_CODES.UNAUTHORIZED);
   const rule = adminRule(options, ctx.context);
   const userRoles =
     typeof user.role === "string"
@@ -109,24 +76,17 @@ function authorize(
           .filter((r) => r.length > 0)
       : [];
   if (!rule.userIds.includes(user.id) && !userRoles.some((r) => rule.roles.includes(r))) {
-    throw APIError.from("FORBIDDEN", {
-      code: "NOT_AUDIT_ADMIN",
-      message: "reading token exchange records needs an admin role",
-    });
+    throw APIError.from("FORBIDDEN", ERROR_CODES.NOT_AUDIT_ADMIN);
   }
   if (options.audit) {
-    throw APIError.from("NOT_IMPLEMENTED", {
-      code: "AUDIT_RECORDS_NOT_QUERYABLE",
-      message:
-        "token exchange records go to the custom audit sink (options.audit), not to the tokenExchange table: query them where that sink stores them",
-    });
+    throw APIError.from("NOT_IMPLEMENTED", ERROR_CODES.AUDIT_RECORDS_NOT_QUERYABLE);
   }
 }
 
 const OPENAPI_RECORDS = "Token exchange audit records (RFC 8693 exchanges, granted and refused); admin only.";
 
 /** The endpoints, keyed by their `auth.api` names. */
-export function auditEndpoints(options: TokenExchangeOptions): AuditEndpoints {
+export function auditEndpoints(options: TokenExchangeOptions): TokenExchangeEndpoints {
   const listTokenExchangeRecords = createAuthEndpoint(
     LIST_PATH,
     {
@@ -174,7 +134,7 @@ export function auditEndpoints(options: TokenExchangeOptions): AuditEndpoints {
       if (id === undefined) throw badRequest("id is required");
       if (id.length > MAX_ID_LENGTH) throw badRequest(`id is longer than ${MAX_ID_LENGTH} characters`);
       const row = await ctx.context.adapter.findOne<Row>({ model: MODEL, where: [{ field: "id", value: id }] });
-      if (!row) throw APIError.from("NOT_FOUND", { code: "RECORD_NOT_FOUND", message: "no token exchange record has this id" });
+      if (!row) throw APIError.from("NOT_FOUND", ERROR_CODES.RECORD_NOT_FOUND);
       return { record: toAnswer(row) };
     },
   );
