@@ -76,6 +76,7 @@ test: lint rust-test deps fuzz-smoke pkg typecheck js-test pg-test pkg-check run
 
 # src/wasm.rs compiles only with the `wasm` feature: lint it for its target too.
 lint: | toolchain
+	node scripts/check-rust-cycles.mjs
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown --features wasm -- -D warnings
