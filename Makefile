@@ -5,9 +5,11 @@
 #   make test        lint, Rust tests, package build, type checks, JS tests,
 #                    the PostgreSQL suites, package checks, the runtime suites
 #                    and a short run of the benchmarks
-#   make pg-test     the plugin's end-to-end suites again on PostgreSQL, then two
-#                    server instances on one PostgreSQL database (installs PostgreSQL
-#                    when missing; fails if it cannot)
+#   make adapter-test the plugin's end-to-end suites again on better-auth's memory
+#                    adapter and on Drizzle with SQLite (schema from better-auth's generator)
+#   make pg-test     the plugin's end-to-end suites again on PostgreSQL (Kysely, then
+#                    Drizzle), then two server instances on one PostgreSQL database
+#                    (installs PostgreSQL when missing; fails if it cannot)
 #   make runtimes    install what the runtime suites run on (Deno, Bun, workerd, other Node.js lines)
 #   make pkg-check   publint, arethetypeswrong, the size of the packed tarball, and the
 #                    public API against its report (pkg-template/api/)
@@ -32,11 +34,14 @@ RUST_SRC := Cargo.toml $(wildcard Cargo.lock) $(shell find src -name '*.rs' 2>/d
 TS_SRC := $(shell find pkg-template/src -name '*.ts') pkg-template/tsconfig.json
 BUILD_SCRIPTS := scripts/build-pkg.mjs scripts/lib/recipe.mjs
 JS_TESTS := $(shell find js-tests -name '*.test.mjs' -not -path '*/node_modules/*' -not -path '*/.tmp/*' -not -path 'js-tests/postgres/*' | sort)
-# Run by `make pg-test` on PostgreSQL: the plugin's end-to-end suites (the same
-# files `make js-test` runs on SQLite) and the PostgreSQL-only suites.
-PG_TESTS := js-tests/plugin.test.mjs js-tests/plugin-delegation.test.mjs js-tests/plugin-opaque.test.mjs js-tests/plugin-audit-sink.test.mjs js-tests/plugin-revocation.test.mjs \
-	js-tests/plugin-audit-api.test.mjs \
-	$(sort $(wildcard js-tests/postgres/*.test.mjs))
+# The plugin's end-to-end suites that run on every database of
+# js-tests/helpers/server.mjs (TX_TEST_DB): `make js-test` runs them on SQLite
+# with the rest, `make adapter-test` on the memory adapter and Drizzle SQLite,
+# `make pg-test` on PostgreSQL with Kysely and with Drizzle.
+ADAPTER_TESTS := js-tests/plugin.test.mjs js-tests/plugin-delegation.test.mjs js-tests/plugin-opaque.test.mjs js-tests/plugin-audit-sink.test.mjs js-tests/plugin-revocation.test.mjs \
+	js-tests/plugin-audit-api.test.mjs js-tests/plugin-storage.test.mjs js-tests/revocation-interleaving.test.mjs
+# Run by `make pg-test` on PostgreSQL: those and the PostgreSQL-only suites.
+PG_TESTS := $(ADAPTER_TESTS) $(sort $(wildcard js-tests/postgres/*.test.mjs))
 # One node:test file per runtime; each runs the runtime on a fresh project
 # that installed the packed tarball (js-tests/runtimes/consumer.mjs).
 RUNTIME_TESTS := $(sort $(wildcard js-tests/runtimes/*.runtime.mjs))
@@ -47,7 +52,7 @@ FILES := pkg/package.json pkg/README.md pkg/LICENSE
 # The built package as the tests import it (see scripts/install-pkg-for-tests.mjs).
 INSTALLED := js-tests/node_modules/better-auth-token-exchange/package.json
 
-.PHONY: all toolchain pkg test lint rust-test typecheck js-test pg-test demo bench bench-smoke clean runtimes pkg-check runtime-test deps fuzz fuzz-smoke
+.PHONY: all toolchain pkg test lint rust-test typecheck js-test adapter-test pg-test demo bench bench-smoke clean runtimes pkg-check runtime-test deps fuzz fuzz-smoke
 
 all: pkg
 
@@ -72,7 +77,7 @@ $(INSTALLED): $(WASM) $(DIST) $(FILES) scripts/install-pkg-for-tests.mjs
 	@# npm pack stamps files with a fixed 1985 date: mark the install as fresh.
 	@touch $@
 
-test: lint rust-test deps fuzz-smoke pkg typecheck js-test pg-test pkg-check runtime-test bench-smoke
+test: lint rust-test deps fuzz-smoke pkg typecheck js-test adapter-test pg-test pkg-check runtime-test bench-smoke
 
 # src/wasm.rs compiles only with the `wasm` feature: lint it for its target too.
 lint: | toolchain
@@ -115,6 +120,17 @@ js-test: $(INSTALLED)
 # and stops and removes it afterwards. Each test server gets a database of its own.
 pg-test: $(INSTALLED)
 	TX_TEST_DB=postgres node scripts/ensure-postgres.mjs -- node --test $(PG_TESTS)
+	node js-tests/helpers/drizzle.mjs
+	TX_TEST_DB=drizzle-pg node scripts/ensure-postgres.mjs -- node --test $(ADAPTER_TESTS)
+
+# The Drizzle schemas come from better-auth's generator (the `auth` CLI, on
+# Node.js 22 from node_modules/.cache/node-lines), cached in js-tests/.tmp
+# by the plugin's tables (js-tests/helpers/drizzle.mjs); generated once
+# here, before the suites start in parallel.
+adapter-test: $(INSTALLED)
+	node js-tests/helpers/drizzle.mjs
+	TX_TEST_DB=memory node --test $(ADAPTER_TESTS)
+	TX_TEST_DB=drizzle-sqlite node --test $(ADAPTER_TESTS)
 
 # Deno, Bun, miniflare and esbuild are root devDependencies (npm ci); the
 # other Node.js lines install from npm into node_modules/.cache/node-lines.

@@ -39,7 +39,8 @@ export function nodeLines() {
   return JSON.parse(readFileSync(path.join(root, "js-tests", "runtimes", "node-lines.json"), "utf8"));
 }
 
-function ensureNodeLine(line, wanted) {
+/** Installs the Node.js `line` (at `wanted`, default its version in node-lines.json) when missing; returns its binary. */
+export function ensureNodeLine(line, wanted = nodeLines()[line]) {
   const { dir, pkg, node } = nodeLineBinary(line);
   if (existsSync(node) && version(node) === `v${wanted}`) return node;
   say(`installing Node.js ${wanted} (npm package ${pkg}@${wanted})`);

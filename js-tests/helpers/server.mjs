@@ -1,8 +1,9 @@
 // A real better-auth server for end-to-end tests: HTTP on 127.0.0.1 (random
 // port), SQLite in a temporary directory (or PostgreSQL: `db: "postgres"` or
-// TX_TEST_DB=postgres, see helpers/postgres.mjs), migrations run before the auth
-// instance exists, the token-exchange plugin imported from the built package
-// exactly as a user imports it. Helpers create users, clients, resources and
+// TX_TEST_DB=postgres, see helpers/postgres.mjs; or another of better-auth's
+// adapters, see DATABASES), migrations run before the auth instance exists,
+// the token-exchange plugin imported from the built package exactly as a user
+// imports it. Helpers create users, clients, resources and
 // links through auth.api with an admin session, and run authorization_code
 // with PKCE through oauth4webapi.
 
@@ -44,6 +45,43 @@ export const PASSWORD = "correct-horse-battery-staple";
 export const SCOPES = ["openid", "profile", "email", "offline_access", "orders:read", "billing:read", "reports:read"];
 
 /**
+ * The databases a test server runs on (`db`, or TX_TEST_DB):
+ * - "sqlite": better-auth's Kysely adapter on SQLite (the default);
+ * - "postgres": the Kysely adapter on PostgreSQL (helpers/postgres.mjs);
+ * - "memory": better-auth's memory adapter;
+ * - "drizzle-sqlite", "drizzle-pg": the Drizzle adapter on SQLite
+ *   (better-sqlite3) or PostgreSQL (node-postgres), with the schema
+ *   better-auth's generator writes for these plugins (helpers/drizzle.mjs).
+ * better-auth's migrations run only for the Kysely ones; the memory
+ * adapter's tables are created empty and the Drizzle ones from the
+ * generated schema with drizzle-kit.
+ */
+export const DATABASES = ["sqlite", "postgres", "memory", "drizzle-sqlite", "drizzle-pg"];
+
+/**
+ * `skip` for a test that reads or changes SQLite directly (`s.db`, rowid,
+ * triggers, a second connection): false on "sqlite", else the reason.
+ */
+export const sqliteOnly = (why, kind = process.env.TX_TEST_DB || "sqlite") =>
+  kind === "sqlite" ? false : `${why}: SQLite (Kysely) only, this run is on ${kind}`;
+
+/** A stand-in for `s.db` on the other adapters: any use fails, naming why. */
+function noDirectHandle(kind) {
+  return new Proxy(
+    {},
+    {
+      get(_target, property) {
+        if (property === "then" || typeof property === "symbol") return undefined;
+        throw new Error(
+          `s.db.${String(property)}: s.db is the SQLite or PostgreSQL handle of the Kysely servers; this server is on ${kind} ` +
+            "(a test that reads the database directly is SQLite-only, or reads s.rawRows)",
+        );
+      },
+    },
+  );
+}
+
+/**
  * better-sqlite3 where its native addon loads (it is built for the Node.js
  * line that installed it); node:sqlite on the other lines (Node.js 22.13+),
  * so that this suite also runs on the Node.js lines of js-tests/runtimes/.
@@ -57,6 +95,101 @@ async function openDatabase(file) {
     const { DatabaseSync } = await import("node:sqlite");
     return new DatabaseSync(file);
   }
+}
+
+/** Opens the database of `kind` for a server whose files live in `dir`. */
+async function openStore(kind, dir, postgresUrl) {
+  const file = path.join(dir, "auth.sqlite");
+  switch (kind) {
+    case "sqlite": {
+      const db = await openDatabase(file);
+      return { kind, sqlite: db, raw: db, database: db };
+    }
+    case "postgres": {
+      const postgres = await (await import("./postgres.mjs")).openPostgres(postgresUrl);
+      return { kind, postgres, pool: postgres.pool, raw: postgres.pool, database: postgres.pool };
+    }
+    case "memory": {
+      const { memoryAdapter } = await import("better-auth/adapters/memory");
+      const memory = {};
+      return { kind, memory, raw: memory, database: memoryAdapter(memory) };
+    }
+    case "drizzle-sqlite": {
+      const [{ default: Database }, { drizzle }, { drizzleAdapter }, { drizzleSchema }] = await Promise.all([
+        import("better-sqlite3"),
+        import("drizzle-orm/better-sqlite3"),
+        import("better-auth/adapters/drizzle"),
+        import("./drizzle.mjs"),
+      ]);
+      const { schema, statements } = await drizzleSchema("sqlite");
+      const sqlite = new Database(file);
+      const orm = drizzle(sqlite, { schema });
+      return {
+        kind,
+        sqlite,
+        raw: sqlite,
+        schema,
+        statements,
+        database: drizzleAdapter(orm, { provider: "sqlite", schema }),
+      };
+    }
+    case "drizzle-pg": {
+      const [{ drizzle }, { drizzleAdapter }, { drizzleSchema }, { openPostgres }] = await Promise.all([
+        import("drizzle-orm/node-postgres"),
+        import("better-auth/adapters/drizzle"),
+        import("./drizzle.mjs"),
+        import("./postgres.mjs"),
+      ]);
+      const { schema, statements } = await drizzleSchema("pg");
+      const postgres = await openPostgres(postgresUrl);
+      const orm = drizzle(postgres.pool, { schema });
+      return {
+        kind,
+        postgres,
+        pool: postgres.pool,
+        raw: postgres.pool,
+        schema,
+        statements,
+        database: drizzleAdapter(orm, { provider: "pg", schema }),
+      };
+    }
+    default:
+      throw new Error(`unknown test database ${kind} (known: ${DATABASES.join(", ")})`);
+  }
+}
+
+/** Creates the tables of `options` in `store`: as a user of its adapter would. */
+async function createTables(store, options) {
+  if (store.kind === "sqlite" || store.kind === "postgres") {
+    const migrations = await getMigrations(options);
+    await migrations.runMigrations();
+  } else if (store.kind === "memory") {
+    const { getAuthTables } = await import("better-auth/db");
+    for (const table of Object.values(getAuthTables(options))) store.memory[table.modelName] ??= [];
+  } else if (store.kind === "drizzle-sqlite") {
+    for (const statement of store.statements) store.sqlite.exec(statement);
+  } else {
+    for (const statement of store.statements) await store.pool.query(statement);
+  }
+}
+
+/**
+ * The rows of `model` as the database holds them (no adapter in between),
+ * keyed by field name: SQL rows as the driver answers them (better-sqlite3,
+ * node-postgres), or the objects in the memory adapter's store.
+ */
+async function storedRows(store, model) {
+  if (store.kind === "memory") return (store.memory[model] ?? []).map((row) => ({ ...row }));
+  let table = model;
+  let columns;
+  if (store.schema) ({ table, columns } = await (await import("./drizzle.mjs")).drizzleNames(store.schema, model));
+  const sql = `SELECT * FROM "${table}"`;
+  const rows = store.sqlite ? store.sqlite.prepare(sql).all() : (await store.pool.query(sql)).rows;
+  if (!columns) return rows;
+  const fieldOf = Object.fromEntries(Object.entries(columns).map(([field, column]) => [column, field]));
+  return rows.map((row) =>
+    Object.fromEntries(Object.entries(row).map(([column, value]) => [fieldOf[column] ?? column, value])),
+  );
 }
 
 /** Logical audience names ("billing") are registered as resources too (TX-6). */
@@ -95,10 +228,10 @@ const basicHeader = (id, secret) =>
  * options. `extraPlugins` are added
  * after the others (for example better-auth's `admin()`).
  *
- * Database: `db` is "sqlite" (default) or "postgres" (default from
- * TX_TEST_DB): a fresh PostgreSQL database of its own, or the one at
- * `postgresUrl` when several server instances share it. `migrate: false`
- * skips the migrations and `seedAdmin: false` signs the admin in instead of
+ * Database: `db` is one of DATABASES (default TX_TEST_DB, else "sqlite");
+ * on PostgreSQL a fresh database of its own, or the one at `postgresUrl`
+ * when several server instances share it. `migrate: false` skips the
+ * migrations (the tables' creation) and `seedAdmin: false` signs the admin in instead of
  * signing it up (an instance started after another on the same database).
  * `baseURL` is the public origin when it is not the server's own (instances
  * behind one load balancer share it, and so one issuer), or better-auth's
@@ -123,7 +256,7 @@ export async function startServer({
   auth: authOptions = {},
   seed,
 } = {}) {
-  if (dbKind !== "sqlite" && dbKind !== "postgres") throw new Error(`unknown test database ${dbKind}`);
+  if (!DATABASES.includes(dbKind)) throw new Error(`unknown test database ${dbKind} (known: ${DATABASES.join(", ")})`);
   let handler = (_req, res) => {
     res.statusCode = 503;
     res.end();
@@ -135,8 +268,10 @@ export async function startServer({
   const origin = dynamicBaseURL ? listenOrigin : (baseURL ?? listenOrigin);
   const base = `${origin}/api/auth`;
   const dir = mkdtempSync(path.join(tmpdir(), "tx-e2e-"));
-  const postgres = dbKind === "postgres" ? await (await import("./postgres.mjs")).openPostgres(postgresUrl) : undefined;
-  const db = postgres ? postgres.pool : await openDatabase(path.join(dir, "auth.sqlite"));
+  const store = await openStore(dbKind, dir, postgresUrl);
+  const { postgres } = store;
+  // The Kysely servers' handle, as tests and benchmarks have always read it.
+  const db = dbKind === "sqlite" || dbKind === "postgres" ? store.raw : noDirectHandle(dbKind);
 
   const options = {
     // A dynamic configuration falls back to the server's own origin for
@@ -144,7 +279,7 @@ export async function startServer({
     baseURL: dynamicBaseURL ? { fallback: origin, ...baseURL } : origin,
     basePath: "/api/auth",
     secret: "e2e-secret-e2e-secret-e2e-secret-0123456789abcdef",
-    database: db,
+    database: store.database,
     emailAndPassword: { enabled: true },
     rateLimit: { enabled: false },
     logger: { disabled: !process.env.TX_TEST_LOG, level: "error" },
@@ -165,11 +300,8 @@ export async function startServer({
     ],
   };
   // A database as an earlier release left it (the upgrade test), before migrations.
-  if (seed) await seed(db);
-  if (migrate) {
-    const migrations = await getMigrations(options);
-    await migrations.runMigrations();
-  }
+  if (seed) await seed(store.raw);
+  if (migrate) await createTables(store, options);
   const auth = betterAuth(options);
   handler = toNodeHandler(auth);
   const context = await auth.$context;
@@ -327,21 +459,36 @@ export async function startServer({
     return { status: response.status, body: await response.json() };
   }
 
+  /**
+   * A row of the audit table with every column: the plugin leaves out of an
+   * insert the columns it has no value for, which SQL stores as NULL and the
+   * memory adapter does not store at all (read back as undefined).
+   */
+  const auditFields = Object.keys(
+    options.plugins.find((p) => p.id === "token-exchange")?.schema?.tokenExchange?.fields ?? {},
+  );
+  const withEveryColumn = (row) => {
+    for (const field of auditFields) if (row[field] === undefined) row[field] = null;
+    return row;
+  };
+
   /** Rows of the plugin's audit table, oldest first. */
   async function records() {
-    return context.adapter.findMany({
+    const rows = await context.adapter.findMany({
       model: "tokenExchange",
       sortBy: { field: "createdAt", direction: "asc" },
     });
+    return rows.map(withEveryColumn);
   }
 
   /** Every row of the audit table, oldest first (`records()` stops at the adapter's default page). */
   async function allRecords() {
-    return context.adapter.findMany({
+    const rows = await context.adapter.findMany({
       model: "tokenExchange",
       sortBy: { field: "createdAt", direction: "asc" },
       limit: Number.MAX_SAFE_INTEGER,
     });
+    return rows.map(withEveryColumn);
   }
 
   /** How many rows `model` has. */
@@ -351,7 +498,9 @@ export async function startServer({
 
   /** The newest audit row (by insertion order). SQLite only (rowid). */
   function lastRecordRow() {
-    if (postgres) throw new Error("lastRecordRow reads SQLite's rowid: SQLite-only");
+    if (dbKind !== "sqlite") {
+      throw new Error(`lastRecordRow reads SQLite's rowid: SQLite-only (this server is on ${dbKind})`);
+    }
     return db.prepare('SELECT * FROM "tokenExchange" ORDER BY rowid DESC LIMIT 1').get();
   }
 
@@ -359,7 +508,7 @@ export async function startServer({
     server.closeAllConnections?.();
     await new Promise((resolve) => server.close(resolve));
     if (postgres) await postgres.close();
-    else db.close();
+    else store.sqlite?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 
@@ -389,15 +538,28 @@ export async function startServer({
     allRecords,
     countRows,
     lastRecordRow,
-    /** "sqlite" or "postgres"; `db` is the better-sqlite3 handle or the `pg` Pool. */
+    /**
+     * One of DATABASES. `db` is the better-sqlite3 handle ("sqlite") or the
+     * `pg` Pool ("postgres"); on the other adapters any use of it throws.
+     */
     dbKind,
+    /**
+     * The database itself on every adapter: `sqlite` (better-sqlite3),
+     * `pool` (pg), `memory` (the memory adapter's store), `schema` (the
+     * generated Drizzle schema).
+     */
+    store: { kind: dbKind, sqlite: store.sqlite, pool: store.pool, memory: store.memory, schema: store.schema },
+    /** The rows of `model` as stored, keyed by field name (see storedRows). */
+    rawRows: (model = "tokenExchange") => storedRows(store, model),
     listenOrigin,
     /** The PostgreSQL database's URL (to start another instance on it). */
     postgresUrl: postgres?.url,
     signIn,
     /** A second connection to the server's database file (for fault tests). SQLite only. */
     openOtherConnection: () => {
-      if (postgres) throw new Error("openOtherConnection opens the SQLite file: SQLite-only");
+      if (dbKind !== "sqlite") {
+        throw new Error(`openOtherConnection opens the SQLite file: SQLite-only (this server is on ${dbKind})`);
+      }
       return openDatabase(path.join(dir, "auth.sqlite"));
     },
     stop,
