@@ -38,11 +38,19 @@ export function wasmInitializer(load: () => unknown): () => void {
  */
 function jsonText(value: unknown): string | undefined {
   try {
-    return JSON.stringify(value);
+    const text = JSON.stringify(value);
+    // A lone surrogate (possible in admin-set or callback data, never in a
+    // form) is escaped as `\udXXX`, which JSON parsers may refuse: send it
+    // as U+FFFD instead, so the engine judges the data, not the encoding.
+    return LONE_SURROGATE.test(text) ? JSON.stringify(value, wellFormed) : text;
   } catch {
     return undefined;
   }
 }
+
+const LONE_SURROGATE = /\\ud[89a-f]/i;
+const UNPAIRED = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const wellFormed = (_key: string, v: unknown) => (typeof v === "string" ? v.replace(UNPAIRED, "\ufffd") : v);
 
 /**
  * The signature primitive for `choice` (see `EngineSettings.signatureVerifier`):

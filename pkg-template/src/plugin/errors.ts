@@ -72,3 +72,17 @@ export function isApiError(error: unknown): error is ApiErrorLike {
 export function isOAuthAnswer(error: unknown): error is ApiErrorLike & { body: { error: string } } {
   return isApiError(error) && typeof error.body?.error === "string";
 }
+
+/**
+ * The token endpoint's error answer with a safe description (TX-71), when
+ * the answer is an OAuth error whose description is not: the provider
+ * echoes some request values (an unknown `grant_type`) before any grant
+ * runs. Undefined when there is nothing to change.
+ */
+export function saferAnswer(returned: unknown): APIError | undefined {
+  if (!isOAuthAnswer(returned)) return undefined;
+  const description = typeof returned.body.error_description === "string" ? returned.body.error_description : undefined;
+  if (description === undefined || safeDescription(description) === description) return undefined;
+  const status = typeof returned.statusCode === "number" ? returned.statusCode : 400;
+  return oauthError(status, returned.body.error, description);
+}

@@ -17,10 +17,11 @@ import { TOKEN_EXCHANGE_GRANT_TYPE } from "../shared/urns.js";
 import { auditEndpoints } from "./audit/api.js";
 import { actClaims } from "./claims.js";
 import { providerRefusesBody } from "./grant/form.js";
+import { saferAnswer } from "./errors.js";
 import { handle, preflight } from "./grant/handle.js";
 import { Exchange } from "./grant/state.js";
 import { validateOptions } from "./options.js";
-import { authContext, endpointContext, hookAuthContext } from "./provider.js";
+import { authContext, endpointContext, hookAuthContext, returnedBy } from "./provider.js";
 import { isRefresh, refreshed, refreshing } from "./refresh/hooks.js";
 import { isRevoke, revoked, revoking, sessionEnded, sessionEnding } from "./revocation/hooks.js";
 import { schema } from "./store.js";
@@ -83,6 +84,14 @@ export function makeTokenExchange(
           { matcher: isRefresh, handler: hook((ctx) => refreshing(x, ctx)) },
         ],
         after: [
+          // TX-71, for the provider's own answers at the token endpoint too.
+          {
+            matcher: (ctx: { path?: string }) => ctx.path === "/oauth2/token",
+            handler: hook(async (ctx) => {
+              const safer = saferAnswer(returnedBy(ctx));
+              if (safer) throw safer;
+            }),
+          },
           { matcher: isRevoke, handler: hook((ctx) => revoked(x, ctx)) },
           { matcher: isRefresh, handler: hook((ctx) => refreshed(x, ctx)) },
         ],

@@ -37,6 +37,11 @@ export function endpointContext(ctx: unknown): Ctx {
   return ctx as Ctx;
 }
 
+/** What the endpoint answered, as an after-hook sees it (an answer, or the error thrown). */
+export function returnedBy(ctx: Ctx): unknown {
+  return (ctx.context as { returned?: unknown }).returned;
+}
+
 /** The auth context better-auth hands a plugin's `init`. */
 export function authContext(ctx: unknown): AuthContext {
   return ctx as AuthContext;

@@ -13,7 +13,7 @@ import { describe } from "../../shared/http.js";
 import { isApiError, oauthError } from "../errors.js";
 import { accessTokenWhere } from "../grant/lookups.js";
 import type { Exchange } from "../grant/state.js";
-import { type Ctx, jwtPlugin, opaqueAccessPrefix, providerApi, providerOptions, type ProviderOptions } from "../provider.js";
+import { type Ctx, jwtPlugin, opaqueAccessPrefix, providerApi, providerOptions, type ProviderOptions, returnedBy } from "../provider.js";
 import { isExchangeSession, revokeDescendants } from "../revocation/chain.js";
 import { capRefreshRow, refreshRow } from "./cap.js";
 
@@ -102,7 +102,7 @@ async function familyEnded(x: Exchange, ctx: Ctx): Promise<void> {
  * fails. After a refusal, see {@link familyEnded}.
  */
 export async function refreshed(x: Exchange, ctx: Ctx): Promise<unknown> {
-  const returned = (ctx.context as { returned?: unknown }).returned as RefreshAnswer | null | undefined;
+  const returned = returnedBy(ctx) as RefreshAnswer | null | undefined;
   const opts = providerOptions(ctx.context);
   if (!x.audit.usesTable || !opts) return undefined;
   if (isApiError(returned) || returned instanceof Error) {

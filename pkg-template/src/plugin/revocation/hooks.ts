@@ -12,7 +12,7 @@ import { isApiError, revocationUnfinished } from "../errors.js";
 import { claimedClientId } from "../grant/client-auth.js";
 import { pairsOfBody } from "../grant/form.js";
 import type { Exchange } from "../grant/state.js";
-import { type AuthContext, type Ctx, type ProviderApi, providerApi, providerOptions, type ProviderOptions } from "../provider.js";
+import { type AuthContext, type Ctx, type ProviderApi, providerApi, providerOptions, type ProviderOptions, returnedBy } from "../provider.js";
 import { refreshRow } from "../refresh/cap.js";
 import {
   delegationClient,
@@ -150,7 +150,7 @@ async function finishRevocation(ctx: Ctx, opts: ProviderOptions, api: ProviderAp
 export async function revoked(x: Exchange, ctx: Ctx): Promise<void> {
   const token = revokedToken(ctx.body);
   const opts = providerOptions(ctx.context);
-  const returned = (ctx.context as { returned?: unknown }).returned;
+  const returned = returnedBy(ctx);
   // JWTs are not stored: those issued by an exchange were handled before the endpoint.
   if (!x.audit.usesTable || !token || isJwt(token) || !opts || isApiError(returned) || returned instanceof Error) return;
   try {
