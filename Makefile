@@ -140,6 +140,7 @@ runtimes: | toolchain
 pkg-check: $(INSTALLED)
 	node scripts/check-package.mjs
 	node scripts/check-api.mjs
+	node scripts/check-readme.mjs
 
 # One fresh consumer project for all suites, then the suites one at a time.
 runtime-test: $(INSTALLED) | runtimes
