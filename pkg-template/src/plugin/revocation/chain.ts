@@ -30,7 +30,7 @@
  */
 
 import type { AuthContext, Db, Where } from "../provider.js";
-import { DELEGATION_MODEL, MODEL } from "../store.js";
+import { DELEGATION_MODEL, MODEL, RECORD_REFERENCE } from "../store.js";
 
 /** `userAgent` prefix of delegation sessions, as a user's session list shows them. */
 export const EXCHANGE_SESSION_AGENT = "token-exchange";
@@ -38,6 +38,11 @@ export const EXCHANGE_SESSION_AGENT = "token-exchange";
 export const MAX_REVOKED_PER_EVENT = 10_000;
 /** Records read at a time while looking for descendants. */
 const PAGE = 1000;
+/**
+ * How far back an exchange that raced a revocation may have written its
+ * record (it stores its token milliseconds after).
+ */
+const RACE_WINDOW_MS = 60_000;
 
 /** The parts of better-auth's context revocation uses. */
 export type RevocationContext = Pick<AuthContext, "adapter" | "secondaryStorage" | "logger">;
@@ -86,7 +91,15 @@ export async function revokeSessionTokens(db: Db, sessionId: string, now = new D
   await db.updateMany({ model: "oauthRefreshToken", where: bound, update: { revoked: now } });
 }
 
-/** Ends one delegation's session: its tokens are revoked, then the row and its secondary-storage copy are deleted. */
+/**
+ * Ends one delegation's session: its tokens are revoked, then the row and
+ * its secondary-storage copy are deleted. An exchange of the delegation may
+ * store its token between the two: the delete then clears that token's
+ * `sessionId` (the provider's foreign key sets it null), and the provider
+ * checks no session for a token without one. So after the delete, the
+ * tokens of the delegation's latest records (found by their `referenceId`)
+ * are revoked too.
+ */
 async function endSession(auth: RevocationContext, sessionId: string, now: Date): Promise<void> {
   const db = auth.adapter;
   await revokeSessionTokens(db, sessionId, now);
@@ -94,6 +107,22 @@ async function endSession(auth: RevocationContext, sessionId: string, now: Date)
   if (!row) return;
   await db.delete({ model: "session", where: [{ field: "id", value: sessionId }] });
   if (row.token) await auth.secondaryStorage?.delete(row.token);
+  const latest = await db.findMany<{ id: string }>({
+    model: MODEL,
+    where: [
+      { field: "sessionId", value: sessionId },
+      { field: "createdAt", operator: "gte", value: new Date(now.getTime() - RACE_WINDOW_MS) },
+    ],
+    limit: PAGE,
+  });
+  if (latest.length === 0) return;
+  const references = latest.map((r) => `${RECORD_REFERENCE}${r.id}`);
+  const stray: Where[] = [
+    { field: "referenceId", operator: "in", value: references },
+    { field: "revoked", operator: "eq", value: null },
+  ];
+  await db.updateMany({ model: "oauthAccessToken", where: stray, update: { revoked: now } });
+  await db.updateMany({ model: "oauthRefreshToken", where: stray, update: { revoked: now } });
 }
 
 /** Where a revocation starts: ended sessions, a revoked token, revoked grants. */
