@@ -10,6 +10,9 @@
 #   make pg-test     the plugin's end-to-end suites again on PostgreSQL (Kysely, then
 #                    Drizzle), then two server instances on one PostgreSQL database
 #                    (installs PostgreSQL when missing; fails if it cannot)
+#   make compat      the end-to-end suites against the latest published better-auth and
+#                    oauth-provider, and the install lines for npm, pnpm and bun (registry
+#                    access; not part of `make test`)
 #   make runtimes    install what the runtime suites run on (Deno, Bun, workerd, other Node.js lines)
 #   make pkg-check   publint, arethetypeswrong, the size of the packed tarball, and the
 #                    public API against its report (pkg-template/api/)
@@ -52,7 +55,7 @@ FILES := pkg/package.json pkg/README.md pkg/LICENSE
 # The built package as the tests import it (see scripts/install-pkg-for-tests.mjs).
 INSTALLED := js-tests/node_modules/better-auth-token-exchange/package.json
 
-.PHONY: all toolchain pkg test lint rust-test typecheck js-test adapter-test pg-test demo bench bench-smoke clean runtimes pkg-check runtime-test deps fuzz fuzz-smoke
+.PHONY: all toolchain pkg test lint rust-test typecheck js-test adapter-test pg-test compat demo bench bench-smoke clean runtimes pkg-check runtime-test deps fuzz fuzz-smoke
 
 all: pkg
 
@@ -131,6 +134,14 @@ adapter-test: $(INSTALLED)
 	node js-tests/helpers/drizzle.mjs
 	TX_TEST_DB=memory node --test $(ADAPTER_TESTS)
 	TX_TEST_DB=drizzle-sqlite node --test $(ADAPTER_TESTS)
+
+# A scratch project in the system's temporary directory installs the packed
+# tarball with the latest better-auth and oauth-provider from the registry
+# (npm, with the overrides a user needs) and runs the end-to-end suites
+# there; then npm, pnpm and bun each install the package the way the README
+# says, in a project of their own, and run a smoke script (scripts/compat.mjs).
+compat: $(INSTALLED)
+	node scripts/compat.mjs
 
 # Deno, Bun, miniflare and esbuild are root devDependencies (npm ci); the
 # other Node.js lines install from npm into node_modules/.cache/node-lines.

@@ -6,7 +6,10 @@
 // `drizzle-kit push` or `migrate`; better-auth's own migrations refuse a
 // Drizzle adapter).
 //
-// The CLI needs Node.js 22 (the project's Node lines, scripts/ensure-runtimes.mjs).
+// The CLI needs Node.js 22: TX_TEST_NODE22 names its binary, else it is the
+// project's Node line (scripts/ensure-runtimes.mjs, installed when missing).
+// Packages are found from this file's folder up, as Node.js finds them, so
+// the helpers also run from a copy in another project (scripts/compat.mjs).
 // What it generates is cached in js-tests/.tmp/drizzle/<key>/, the key being
 // a digest of the plugins' schemas and of the versions involved, so a server
 // start reuses it and a change to the plugin's tables generates afresh:
@@ -30,8 +33,7 @@ import { admin, jwt } from "better-auth/plugins";
 import { tokenExchange } from "better-auth-token-exchange";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, "..", "..");
-const cacheRoot = path.join(repo, "js-tests", ".tmp", "drizzle");
+const cacheRoot = path.join(here, "..", ".tmp", "drizzle");
 
 /** The generator's `provider` per dialect. */
 export const DIALECTS = { sqlite: "sqlite", pg: "pg" };
@@ -59,20 +61,32 @@ export const auth = betterAuth({
 });
 `;
 
-function version(name, from = repo) {
-  const file = path.join(from, "node_modules", ...name.split("/"), "package.json");
-  return JSON.parse(readFileSync(file, "utf8")).version;
+/** The folder of the installed package `name`, looked up from this file's folder. */
+function packageDir(name) {
+  for (let dir = here; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, "node_modules", ...name.split("/"));
+    if (existsSync(path.join(candidate, "package.json"))) return candidate;
+    if (path.dirname(dir) === dir) throw new Error(`${name} is not installed: run \`make toolchain\` (npm ci)`);
+  }
+}
+
+function version(name) {
+  return JSON.parse(readFileSync(path.join(packageDir(name), "package.json"), "utf8")).version;
 }
 
 /** The cache key: the plugins' tables, the config, and the versions that shape the output. */
 function cacheKey() {
   const plugins = [jwt(), oauthProvider({ loginPage: "/login", consentPage: "/consent" }), tokenExchange(), admin()];
   const schemas = plugins.map((p) => [p.id, p.schema ?? null]);
-  const versions = ["better-auth", "@better-auth/oauth-provider", "auth", "drizzle-orm", "drizzle-kit"].map((n) => [
-    n,
-    version(n),
-  ]);
-  versions.push(["better-auth-token-exchange", version("better-auth-token-exchange", path.join(repo, "js-tests"))]);
+  const names = [
+    "better-auth",
+    "@better-auth/oauth-provider",
+    "better-auth-token-exchange",
+    "auth",
+    "drizzle-orm",
+    "drizzle-kit",
+  ];
+  const versions = names.map((n) => [n, version(n)]);
   const text = JSON.stringify({ schemas, versions, config: configText("?") }, (_k, v) =>
     typeof v === "function" ? String(v) : v,
   );
@@ -86,13 +100,12 @@ function entryDir() {
   return path.join(cacheRoot, memo);
 }
 
-/** The generator's `auth` binary under Node.js 22 (installed when missing). */
+/** The generator's `auth` binary under Node.js 22. */
 async function generatorCommand() {
-  const { ensureNodeLine } = await import("../../scripts/ensure-runtimes.mjs");
-  const node = ensureNodeLine("22");
-  const cli = path.join(repo, "node_modules", "auth", "dist", "index.mjs");
-  if (!existsSync(cli)) throw new Error("node_modules/auth is missing: run `make toolchain` (npm ci)");
-  return [node, cli];
+  const node = process.env.TX_TEST_NODE22 || (await import("../../scripts/ensure-runtimes.mjs")).ensureNodeLine("22");
+  const dir = packageDir("auth");
+  const { bin } = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8"));
+  return [node, path.join(dir, typeof bin === "string" ? bin : bin.auth)];
 }
 
 /** drizzle-kit's statements creating every table of `schema` on an empty database. */
@@ -182,7 +195,9 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   try {
     for (const dialect of Object.keys(DIALECTS)) {
       const { dir, statements } = await drizzleSchema(dialect);
-      console.error(`drizzle: ${dialect} schema in ${path.relative(repo, dir)} (${statements.length} statements)`);
+      console.error(
+        `drizzle: ${dialect} schema in ${path.relative(process.cwd(), dir)} (${statements.length} statements)`,
+      );
     }
   } catch (error) {
     console.error(`drizzle: ${error.message}`);
