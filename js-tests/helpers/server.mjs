@@ -58,13 +58,6 @@ export const SCOPES = ["openid", "profile", "email", "offline_access", "orders:r
  */
 export const DATABASES = ["sqlite", "postgres", "memory", "drizzle-sqlite", "drizzle-pg"];
 
-/**
- * `skip` for a test that reads or changes SQLite directly (`s.db`, rowid,
- * triggers, a second connection): false on "sqlite", else the reason.
- */
-export const sqliteOnly = (why, kind = process.env.TX_TEST_DB || "sqlite") =>
-  kind === "sqlite" ? false : `${why}: SQLite (Kysely) only, this run is on ${kind}`;
-
 /** A stand-in for `s.db` on the other adapters: any use fails, naming why. */
 function noDirectHandle(kind) {
   return new Proxy(
