@@ -138,12 +138,32 @@ pub struct Grant {
     pub chain_expires_at: Option<i64>,
     /// `issued_token_type` (TX-50).
     pub issued_token_type: &'static str,
-    /// `token_type` (TX-50).
+    /// `token_type` (TX-50): `Bearer` for an access token, `N_A` for a JWT
+    /// or an ID-JAG.
     pub token_type: &'static str,
-    /// A refresh token may be issued (TX-55).
+    /// What an ID-JAG names beyond the subject; only for an ID-JAG.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_jag: Option<IdJagGrant>,
+    /// A refresh token may be issued (TX-55); never for a JWT or an ID-JAG.
     pub refresh_token: bool,
     /// The audit record (TX-60).
     pub audit: AuditRecord,
+}
+
+/// The claims of an ID-JAG to issue beyond `sub`, `iss`, `iat`, `exp` and
+/// `jti` (draft-ietf-oauth-identity-assertion-authz-grant §3.1).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdJagGrant {
+    /// `aud`: the resource authorization server's issuer.
+    pub audience: String,
+    /// `client_id`: the client's id at that server.
+    pub client_id: String,
+    /// `resource`: the requested resources, in request order.
+    pub resources: Vec<String>,
+    /// Claims of the subject ID token carried on, as they were:
+    /// `auth_time`, `acr`, `amr`, `email`, `email_verified`, `tenant`.
+    pub claims: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A refused exchange as sent to the caller.

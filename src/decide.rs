@@ -1,9 +1,11 @@
 //! The exchange decision: client checks, token validation, holder binding,
-//! `may_act`, targets, delegation, scope narrowing and the expiry cap.
+//! `may_act`, targets, delegation, scope narrowing and the expiry cap. An
+//! ID-JAG requested by exchange follows the rules of [`crate::id_jag`].
 
-use crate::answer::{AuditRecord, Decision, Failure, Grant, PartyRecord, Verdict};
+use crate::answer::{AuditRecord, Decision, Failure, Grant, IdJagGrant, PartyRecord, Verdict};
 use crate::config::{
     AuthFailure, ClientInput, ClientPolicy, DecideCall, HolderBinding, DEFAULT_ACCEPTED_TYPES,
+    DEFAULT_REQUESTED_TYPES,
 };
 use crate::error::{clean, quote};
 use crate::reason::{Reason, Refusal};
@@ -14,17 +16,22 @@ use serde_json::{Map, Value};
 use std::collections::HashSet;
 
 /// The client after TX-10 to TX-12.
-struct Client<'a> {
-    id: &'a str,
-    scopes: &'a [String],
-    linked: &'a [String],
-    policy: ClientPolicy,
+pub(crate) struct Client<'a> {
+    /// The client id.
+    pub(crate) id: &'a str,
+    /// Registered scopes (TX-30).
+    pub(crate) scopes: &'a [String],
+    /// Linked resources (TX-6).
+    pub(crate) linked: &'a [String],
+    /// The client's policy, parsed.
+    pub(crate) policy: ClientPolicy,
 }
 
 /// Policy effective for one request: the client's, narrowed by every
 /// requested target's overrides (TX-45).
-struct Effective {
-    scope_ceiling: Option<Vec<String>>,
+pub(crate) struct Effective {
+    /// Scope ceiling: the policy's, narrowed by each target's.
+    pub(crate) scope_ceiling: Option<Vec<String>>,
     impersonation: bool,
     delegation: bool,
     max_depth: usize,
@@ -137,6 +144,23 @@ fn run(
     audit.delegation = request.actor.is_some();
     let policy = &client.policy;
 
+    // TX-5: the types this client may request (access tokens by default).
+    let requested = request.requested_token_type;
+    let requestable = policy
+        .requested_token_types
+        .as_deref()
+        .unwrap_or(&DEFAULT_REQUESTED_TYPES);
+    if !requestable.contains(&requested) {
+        return Err(Refusal::new(
+            Reason::UnsupportedRequestedTokenType,
+            format!("this client may not request {} tokens", requested.name()),
+        ));
+    }
+    let id_jag = requested == TokenType::IdJag;
+    if id_jag {
+        crate::id_jag::check_request(&request)?;
+    }
+
     // TX-45: accepted token types, before any token is read.
     let accepts = |list: &Option<Vec<TokenType>>, kind: TokenType| {
         list.as_deref()
@@ -231,14 +255,26 @@ fn run(
         }
     }
 
-    // TX-6: targets.
-    let (audiences, resources) = targets(&request, &client, settings.require_target)?;
+    // TX-6: targets; for an ID-JAG, the other server and its resources,
+    // to which this server's per-target policy does not apply.
+    let (audiences, resources, id_jag_entry) = if id_jag {
+        let (audience, entry) = crate::id_jag::target(&request, policy)?;
+        (vec![audience], request.resources.clone(), Some(entry))
+    } else {
+        let (audiences, resources) = targets(&request, &client, settings.require_target)?;
+        (audiences, resources, None)
+    };
     audit.audiences.clone_from(&audiences);
     audit.resources.clone_from(&resources);
+    let (own_audiences, own_resources): (&[String], &[String]) = if id_jag {
+        (&[], &[])
+    } else {
+        (&audiences, &resources)
+    };
     let effective = effective_policy(
         policy,
-        &audiences,
-        &resources,
+        own_audiences,
+        own_resources,
         settings.max_act_depth as usize,
     );
 
@@ -263,6 +299,8 @@ fn run(
             &settings.issuer,
             subject.act.as_ref(),
         )),
+        // An ID-JAG asserts the user's identity; it names no actor.
+        None if id_jag => None,
         None => subject.act.clone(),
     };
     let depth = subject.act_chain.len() + usize::from(delegation);
@@ -276,9 +314,14 @@ fn run(
         ));
     }
 
-    // TX-30 to TX-32, TX-55: scope.
-    let refresh_token = policy.refresh_tokens.unwrap_or(false);
-    let scopes = grant_scope(&request, &client, &subject, &effective, refresh_token)?;
+    // TX-30 to TX-32, TX-55: scope. Refresh tokens come with access tokens
+    // only, never with a JWT or an ID-JAG.
+    let refresh_token =
+        requested == TokenType::AccessToken && policy.refresh_tokens.unwrap_or(false);
+    let scopes = match id_jag_entry {
+        Some(entry) => crate::id_jag::scope(&request, entry)?,
+        None => grant_scope(&request, &client, &subject, &effective, refresh_token)?,
+    };
     let scope = scopes.join(" ");
 
     // TX-51: never outlive the subject (nor the actor) token; TX-55: nor
@@ -287,9 +330,12 @@ fn run(
         .into_iter()
         .flatten()
         .min();
-    let lifetime_cap = call
-        .now
-        .saturating_add(i64::from(settings.max_lifetime_seconds));
+    let lifetime = if id_jag {
+        settings.id_jag_lifetime_seconds
+    } else {
+        settings.max_lifetime_seconds
+    };
+    let lifetime_cap = call.now.saturating_add(i64::from(lifetime));
     let expires_at = chain_expires_at.map_or(lifetime_cap, |e| e.min(lifetime_cap));
     if expires_at <= call.now {
         return Err(Refusal::new(
@@ -317,6 +363,12 @@ fn run(
     audit.decision = Verdict::Granted;
     audit.granted_scope = Some(scope.clone());
     let scope_changed = request.scope.as_ref() != Some(&scopes);
+    let id_jag_grant = id_jag_entry.map(|entry| IdJagGrant {
+        audience: audiences.first().cloned().unwrap_or_default(),
+        client_id: entry.client_id.clone(),
+        resources: resources.clone(),
+        claims: crate::id_jag::carried_claims(&subject),
+    });
     Ok(Grant {
         subject: subject.sub.clone(),
         subject_issuer: subject.iss.clone(),
@@ -336,8 +388,14 @@ fn run(
         delegation,
         expires_at,
         chain_expires_at,
-        issued_token_type: request.requested_token_type.uri(),
-        token_type: "Bearer",
+        issued_token_type: requested.uri(),
+        // RFC 8693 §2.2.1: N_A when the issued token is not an access token.
+        token_type: if requested == TokenType::AccessToken {
+            "Bearer"
+        } else {
+            "N_A"
+        },
+        id_jag: id_jag_grant,
         refresh_token,
         audit: audit.clone(),
     })
@@ -450,27 +508,32 @@ fn targets(
     } else {
         (request.audiences.clone(), request.resources.clone())
     };
-    let listed = |t: &String| {
-        if policy.audiences.is_none() && policy.resources.is_none() {
-            return true;
-        }
-        [&policy.audiences, &policy.resources]
-            .into_iter()
-            .flatten()
-            .any(|list| list.contains(t))
-    };
     for target in audiences.iter().chain(&resources) {
-        if !client.linked.contains(target) || !listed(target) {
-            return Err(Refusal::new(
-                Reason::TargetNotAllowed,
-                format!("this client may not request tokens for {}", quote(target)),
-            ));
-        }
+        check_target(client, target)?;
     }
     Ok((audiences, resources))
 }
 
-fn effective_policy(
+/// TX-6, TX-45: `target` is linked to the client and, when its policy
+/// lists audiences or resources, among them.
+pub(crate) fn check_target(client: &Client<'_>, target: &String) -> Result<(), Refusal> {
+    let policy = &client.policy;
+    let listed = (policy.audiences.is_none() && policy.resources.is_none())
+        || [&policy.audiences, &policy.resources]
+            .into_iter()
+            .flatten()
+            .any(|list| list.contains(target));
+    if client.linked.contains(target) && listed {
+        Ok(())
+    } else {
+        Err(Refusal::new(
+            Reason::TargetNotAllowed,
+            format!("this client may not request tokens for {}", quote(target)),
+        ))
+    }
+}
+
+pub(crate) fn effective_policy(
     policy: &ClientPolicy,
     audiences: &[String],
     resources: &[String],
@@ -506,7 +569,28 @@ fn effective_policy(
     effective
 }
 
-fn scope_set(list: &[String]) -> HashSet<&str> {
+/// TX-32: the requested scope, never widened, when `allowed` takes each of
+/// its values; else `scope_not_allowed` naming those it does not.
+pub(crate) fn requested_within(
+    requested: &[String],
+    allowed: &dyn Fn(&String) -> bool,
+) -> Result<Vec<String>, Refusal> {
+    let refused: Vec<&str> = requested
+        .iter()
+        .filter(|s| !allowed(s))
+        .map(String::as_str)
+        .collect();
+    if refused.is_empty() {
+        Ok(requested.to_vec())
+    } else {
+        Err(Refusal::new(
+            Reason::ScopeNotAllowed,
+            format!("scope {} may not be granted", quote(&refused.join(" "))),
+        ))
+    }
+}
+
+pub(crate) fn scope_set(list: &[String]) -> HashSet<&str> {
     list.iter().map(String::as_str).collect()
 }
 
@@ -533,21 +617,7 @@ fn grant_scope(
             && (refresh_token || s != "offline_access")
     };
     match &request.scope {
-        Some(requested) => {
-            let refused: Vec<&str> = requested
-                .iter()
-                .filter(|s| !allowed(s))
-                .map(String::as_str)
-                .collect();
-            if refused.is_empty() {
-                Ok(requested.clone())
-            } else {
-                Err(Refusal::new(
-                    Reason::ScopeNotAllowed,
-                    format!("scope {} may not be granted", quote(&refused.join(" "))),
-                ))
-            }
-        }
+        Some(requested) => requested_within(requested, &allowed),
         None => {
             // Subject order first, then the client's own (when relaxed).
             let mut out: Vec<String> = subject

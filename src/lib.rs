@@ -24,6 +24,7 @@ pub mod config;
 pub mod decide;
 pub mod engine;
 pub mod error;
+pub mod id_jag;
 pub mod jose;
 pub mod json;
 pub mod reason;

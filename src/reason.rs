@@ -226,14 +226,14 @@ reasons! {
         error: InvalidRequest,
         category: Request,
         origin: Engine,
-        meaning: "A token type parameter names a type the engine does not understand: SAML or an unknown URI (TX-4).",
+        meaning: "A token type parameter names a type the engine does not understand (SAML or an unknown URI, TX-4), or an ID-JAG as the subject or actor token type.",
     }
     UnsupportedRequestedTokenType {
         code: "unsupported_requested_token_type",
         error: InvalidRequest,
         category: Request,
         origin: Engine,
-        meaning: "`requested_token_type` names a type this server does not issue by exchange (TX-5).",
+        meaning: "`requested_token_type` names a type this server does not issue by exchange, or one the client's policy does not list in `requestedTokenTypes` (TX-5).",
     }
     TokenTooLarge {
         code: "token_too_large",
@@ -404,7 +404,7 @@ reasons! {
         error: InvalidRequest,
         category: Policy,
         origin: Engine,
-        meaning: "The client's policy, or the trusted issuer's configuration, does not accept this type of subject or actor token (TX-45).",
+        meaning: "The client's policy, or the trusted issuer's configuration, does not accept this type of subject or actor token (TX-45); an ID-JAG is issued for an ID token only.",
     }
     IssuerNotAllowedForClient {
         code: "issuer_not_allowed_for_client",
@@ -439,7 +439,7 @@ reasons! {
         error: InvalidRequest,
         category: Policy,
         origin: Engine,
-        meaning: "The policy (of the client or of a requested target) does not allow delegation, an exchange with an actor token (TX-43, TX-45).",
+        meaning: "The policy (of the client or of a requested target) does not allow delegation, an exchange with an actor token (TX-43, TX-45); an ID-JAG is never issued for an actor.",
     }
     ImpersonationNotAllowed {
         code: "impersonation_not_allowed",
@@ -475,21 +475,21 @@ reasons! {
         error: InvalidTarget,
         category: Target,
         origin: Engine,
-        meaning: "More than 128 `audience` and `resource` values (TX-25).",
+        meaning: "More than 128 `audience` and `resource` values (TX-25), or more than one `audience` for an ID-JAG.",
     }
     NoTarget {
         code: "no_target",
         error: InvalidTarget,
         category: Target,
         origin: Engine,
-        meaning: "The request names no `audience` or `resource`, the client has no default targets, and the client's policy or the engine's settings require a target (`requireTarget`, TX-9).",
+        meaning: "The request names no `audience` or `resource`, the client has no default targets, and the client's policy or the engine's settings require a target (`requireTarget`, TX-9); or an ID-JAG is requested without an `audience`.",
     }
     TargetNotAllowed {
         code: "target_not_allowed",
         error: InvalidTarget,
         category: Target,
         origin: Engine,
-        meaning: "A requested (or default) target is not linked to the client or not allowed by its policy (TX-6, TX-45).",
+        meaning: "A requested (or default) target is not linked to the client or not allowed by its policy (TX-6, TX-45); for an ID-JAG, an audience not in the policy's `idJag` or a resource its entry does not list.",
     }
     // ----------------------------------------------------------------- scope
     TooManyScopes {
@@ -511,7 +511,7 @@ reasons! {
         error: InvalidScope,
         category: Scope,
         origin: Engine,
-        meaning: "A requested scope is outside what may be granted: the client's registered scopes, the policy ceiling, or the subject token's scope (TX-30, TX-31, TX-32).",
+        meaning: "A requested scope is outside what may be granted: the client's registered scopes, the policy ceiling, or the subject token's scope (TX-30, TX-31, TX-32); for an ID-JAG, its `idJag` entry's scopes.",
     }
     // ---------------------------------------------------------------- server
     InvalidClientPolicy {

@@ -27,17 +27,24 @@ pub enum TokenType {
     IdToken,
     /// `urn:ietf:params:oauth:token-type:jwt`
     Jwt,
+    /// `urn:ietf:params:oauth:token-type:id-jag`, an Identity Assertion JWT
+    /// Authorization Grant (draft-ietf-oauth-identity-assertion-authz-grant
+    /// §3). Only ever requested (`requested_token_type`) or presented with
+    /// the jwt-bearer grant (`crate::assertion`), never as a subject or actor
+    /// token. Its short name is `id_jag`.
+    IdJag,
 }
 
 const TYPE_PREFIX: &str = "urn:ietf:params:oauth:token-type:";
 
 impl TokenType {
     /// Every understood type.
-    pub const ALL: [TokenType; 4] = [
+    pub const ALL: [TokenType; 5] = [
         TokenType::AccessToken,
         TokenType::RefreshToken,
         TokenType::IdToken,
         TokenType::Jwt,
+        TokenType::IdJag,
     ];
 
     /// The full URI, e.g. `urn:ietf:params:oauth:token-type:access_token`.
@@ -47,12 +54,17 @@ impl TokenType {
             Self::RefreshToken => "urn:ietf:params:oauth:token-type:refresh_token",
             Self::IdToken => "urn:ietf:params:oauth:token-type:id_token",
             Self::Jwt => "urn:ietf:params:oauth:token-type:jwt",
+            Self::IdJag => "urn:ietf:params:oauth:token-type:id-jag",
         }
     }
 
-    /// The short name used in policies, e.g. `access_token`.
+    /// The short name used in policies, e.g. `access_token` (`id_jag` for
+    /// the URI's `id-jag`).
     pub fn name(self) -> &'static str {
-        self.uri().trim_start_matches(TYPE_PREFIX)
+        match self {
+            Self::IdJag => "id_jag",
+            other => other.uri().trim_start_matches(TYPE_PREFIX),
+        }
     }
 
     /// Parses a token type URI; `None` for SAML and anything unknown.
@@ -70,7 +82,8 @@ pub struct ExchangeRequest {
     pub subject_token_type: TokenType,
     /// `actor_token` with its type, when present (TX-3).
     pub actor: Option<(String, TokenType)>,
-    /// `requested_token_type`, defaulting to an access token (TX-5).
+    /// `requested_token_type`, defaulting to an access token (TX-5): an
+    /// access token, a JWT or an ID-JAG.
     pub requested_token_type: TokenType,
     /// `audience` values, in order, without repeats (TX-6).
     pub audiences: Vec<String>,
@@ -96,7 +109,7 @@ const SINGLE: [&str; 9] = [
 
 /// Finds the single value of `name`; empty values count as absent (RFC 6749
 /// §3.1: parameters sent without a value are treated as omitted).
-fn single<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn single<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
     form.iter()
         .find(|(k, v)| k == name && !v.is_empty())
         .map(|(_, v)| v.as_str())
@@ -109,6 +122,22 @@ fn token_type(value: &str, parameter: &str) -> Result<TokenType, Refusal> {
             format!("{parameter} {} is not a supported token type", quote(value)),
         )
     })
+}
+
+/// The type of a presented (subject or actor) token: an ID-JAG is refused
+/// like SAML, since it is redeemed with the jwt-bearer grant (RFC 7523
+/// §2.1), never exchanged.
+fn presented_type(value: &str, parameter: &str) -> Result<TokenType, Refusal> {
+    match token_type(value, parameter)? {
+        TokenType::IdJag => Err(Refusal::new(
+            Reason::UnsupportedTokenType,
+            format!(
+                "{parameter} {} is not accepted: an ID-JAG is presented with the jwt-bearer grant",
+                quote(value)
+            ),
+        )),
+        other => Ok(other),
+    }
 }
 
 /// RFC 8707 §2: a resource is an absolute URI without a fragment.
@@ -143,7 +172,7 @@ pub fn split_scope(value: &str) -> Vec<String> {
         .collect()
 }
 
-fn push_unique(list: &mut Vec<String>, value: &str) {
+pub(crate) fn push_unique(list: &mut Vec<String>, value: &str) {
     if !list.iter().any(|v| v == value) {
         list.push(value.to_owned());
     }
@@ -153,14 +182,7 @@ impl ExchangeRequest {
     /// Parses the form. `max_token_bytes` bounds the presented tokens before
     /// any decoding happens (TX-25).
     pub fn parse(form: &[(String, String)], max_token_bytes: usize) -> Result<Self, Refusal> {
-        for name in SINGLE {
-            if form.iter().filter(|(k, _)| k == name).count() > 1 {
-                return Err(Refusal::new(
-                    Reason::DuplicateParameter,
-                    format!("parameter {name} must not be given more than once"),
-                ));
-            }
-        }
+        check_single(form, &SINGLE)?;
         match single(form, "grant_type") {
             Some(GRANT_TYPE) => {}
             Some(_) => {
@@ -175,12 +197,12 @@ impl ExchangeRequest {
             single(form, "subject_token").ok_or_else(|| missing("subject_token"))?;
         let subject_type =
             single(form, "subject_token_type").ok_or_else(|| missing("subject_token_type"))?;
-        let subject_token_type = token_type(subject_type, "subject_token_type")?;
+        let subject_token_type = presented_type(subject_type, "subject_token_type")?;
         let actor = match (
             single(form, "actor_token"),
             single(form, "actor_token_type"),
         ) {
-            (Some(token), Some(kind)) => Some((token, token_type(kind, "actor_token_type")?)),
+            (Some(token), Some(kind)) => Some((token, presented_type(kind, "actor_token_type")?)),
             (Some(_), None) => {
                 return Err(Refusal::new(
                     Reason::MissingParameter,
@@ -206,7 +228,7 @@ impl ExchangeRequest {
         let requested_token_type = match single(form, "requested_token_type") {
             None => TokenType::AccessToken,
             Some(value) => match token_type(value, "requested_token_type")? {
-                TokenType::AccessToken => TokenType::AccessToken,
+                kind @ (TokenType::AccessToken | TokenType::Jwt | TokenType::IdJag) => kind,
                 other => {
                     return Err(Refusal::new(
                         Reason::UnsupportedRequestedTokenType,
@@ -218,61 +240,8 @@ impl ExchangeRequest {
                 }
             },
         };
-        let mut audiences = Vec::new();
-        let mut resources = Vec::new();
-        for (name, value) in form {
-            if value.is_empty() || (name != "audience" && name != "resource") {
-                continue;
-            }
-            if value.len() > MAX_VALUE_BYTES {
-                return Err(Refusal::new(
-                    Reason::InvalidTargetValue,
-                    format!("{name} values are limited to {MAX_VALUE_BYTES} bytes"),
-                ));
-            }
-            if name == "resource" {
-                if !valid_resource(value) {
-                    return Err(Refusal::new(
-                        Reason::InvalidResource,
-                        format!(
-                            "resource {} is not an absolute URI without a fragment",
-                            quote(value)
-                        ),
-                    ));
-                }
-                push_unique(&mut resources, value);
-            } else {
-                push_unique(&mut audiences, value);
-            }
-            if audiences.len() + resources.len() > MAX_TARGETS {
-                return Err(Refusal::new(
-                    Reason::TooManyTargets,
-                    format!("at most {MAX_TARGETS} audience and resource values are accepted"),
-                ));
-            }
-        }
-        let scope = match single(form, "scope") {
-            None => None,
-            Some(value) => {
-                let tokens = split_scope(value);
-                if tokens.len() > MAX_SCOPES {
-                    return Err(Refusal::new(
-                        Reason::TooManyScopes,
-                        format!("at most {MAX_SCOPES} scope values are accepted"),
-                    ));
-                }
-                if tokens
-                    .iter()
-                    .any(|t| t.len() > MAX_VALUE_BYTES || !valid_scope_token(t))
-                {
-                    return Err(Refusal::new(
-                        Reason::MalformedScope,
-                        "scope must be space-separated scope tokens (RFC 6749 section 3.3)",
-                    ));
-                }
-                Some(tokens)
-            }
-        };
+        let (audiences, resources) = targets(form, true)?;
+        let scope = scope(form)?;
         Ok(Self {
             subject_token: subject_token.to_owned(),
             subject_token_type,
@@ -285,11 +254,94 @@ impl ExchangeRequest {
     }
 }
 
-fn missing(name: &str) -> Refusal {
+/// A refusal of a missing required parameter.
+pub(crate) fn missing(name: &str) -> Refusal {
     Refusal::new(
         Reason::MissingParameter,
         format!("parameter {name} is required"),
     )
+}
+
+/// TX-8: each of `names` at most once (RFC 6749 §3.1: "Request and
+/// response parameters MUST NOT be included more than once").
+pub(crate) fn check_single(form: &[(String, String)], names: &[&str]) -> Result<(), Refusal> {
+    for name in names {
+        if form.iter().filter(|(k, _)| k == name).count() > 1 {
+            return Err(Refusal::new(
+                Reason::DuplicateParameter,
+                format!("parameter {name} must not be given more than once"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The `audience` (when `with_audience`) and `resource` values, in order,
+/// without repeats; each bounded, resources absolute URIs without a fragment
+/// (TX-6, TX-25, RFC 8707 §2).
+pub(crate) fn targets(
+    form: &[(String, String)],
+    with_audience: bool,
+) -> Result<(Vec<String>, Vec<String>), Refusal> {
+    let mut audiences = Vec::new();
+    let mut resources = Vec::new();
+    for (name, value) in form {
+        let audience = with_audience && name == "audience";
+        if value.is_empty() || !(audience || name == "resource") {
+            continue;
+        }
+        if value.len() > MAX_VALUE_BYTES {
+            return Err(Refusal::new(
+                Reason::InvalidTargetValue,
+                format!("{name} values are limited to {MAX_VALUE_BYTES} bytes"),
+            ));
+        }
+        if audience {
+            push_unique(&mut audiences, value);
+        } else {
+            if !valid_resource(value) {
+                return Err(Refusal::new(
+                    Reason::InvalidResource,
+                    format!(
+                        "resource {} is not an absolute URI without a fragment",
+                        quote(value)
+                    ),
+                ));
+            }
+            push_unique(&mut resources, value);
+        }
+        if audiences.len() + resources.len() > MAX_TARGETS {
+            return Err(Refusal::new(
+                Reason::TooManyTargets,
+                format!("at most {MAX_TARGETS} audience and resource values are accepted"),
+            ));
+        }
+    }
+    Ok((audiences, resources))
+}
+
+/// The `scope` parameter's tokens, when given (TX-7, TX-25, RFC 6749 §3.3).
+pub(crate) fn scope(form: &[(String, String)]) -> Result<Option<Vec<String>>, Refusal> {
+    let Some(value) = single(form, "scope") else {
+        return Ok(None);
+    };
+    let tokens = split_scope(value);
+    if tokens.len() > MAX_SCOPES {
+        return Err(Refusal::new(
+            Reason::TooManyScopes,
+            format!("at most {MAX_SCOPES} scope values are accepted"),
+        ));
+    }
+    if tokens
+        .iter()
+        .any(|t| t.len() > MAX_VALUE_BYTES || !valid_scope_token(t))
+    {
+        return Err(Refusal::new(
+            Reason::MalformedScope,
+            "scope must be space-separated scope tokens (RFC 6749 section 3.3)",
+        ));
+    }
+    Ok(Some(tokens))
 }
 
 #[cfg(test)]
@@ -391,14 +443,26 @@ mod tests {
         }
         for t in TokenType::ALL {
             assert_eq!(TokenType::from_uri(t.uri()), Some(t));
+            // The short name of policies is the serde name.
+            assert_eq!(
+                serde_json::to_value(t).unwrap(),
+                serde_json::Value::String(t.name().to_owned())
+            );
         }
     }
 
     #[test]
     fn tx5_requested_token_type_default_and_refusal() {
-        let mut f = base();
-        f.push(("requested_token_type".into(), AT.into()));
-        assert!(ExchangeRequest::parse(&f, 16384).is_ok());
+        for (uri, kind) in [
+            (AT, TokenType::AccessToken),
+            ("urn:ietf:params:oauth:token-type:jwt", TokenType::Jwt),
+            ("urn:ietf:params:oauth:token-type:id-jag", TokenType::IdJag),
+        ] {
+            let mut f = base();
+            f.push(("requested_token_type".into(), uri.into()));
+            let r = ExchangeRequest::parse(&f, 16384).unwrap();
+            assert_eq!(r.requested_token_type, kind);
+        }
         for t in [
             "urn:ietf:params:oauth:token-type:id_token",
             "urn:ietf:params:oauth:token-type:refresh_token",
@@ -407,6 +471,24 @@ mod tests {
             f.push(("requested_token_type".into(), t.into()));
             assert_eq!(reason(&f), "unsupported_requested_token_type");
         }
+    }
+
+    #[test]
+    fn tx4_an_id_jag_is_requested_never_presented() {
+        let id_jag = "urn:ietf:params:oauth:token-type:id-jag";
+        assert_eq!(TokenType::from_uri(id_jag), Some(TokenType::IdJag));
+        assert_eq!(TokenType::IdJag.name(), "id_jag");
+        assert_eq!(
+            serde_json::to_value(TokenType::IdJag).unwrap(),
+            serde_json::json!("id_jag")
+        );
+        let mut f = base();
+        f[2].1 = id_jag.into();
+        assert_eq!(reason(&f), "unsupported_token_type");
+        let mut f = base();
+        f.push(("actor_token".into(), "act".into()));
+        f.push(("actor_token_type".into(), id_jag.into()));
+        assert_eq!(reason(&f), "unsupported_token_type");
     }
 
     #[test]

@@ -125,7 +125,7 @@ impl Validator<'_> {
                 TokenType::AccessToken | TokenType::RefreshToken => {
                     self.validate_opaque(role, declared, facts)
                 }
-                TokenType::IdToken | TokenType::Jwt => Err(role.refuse(
+                TokenType::IdToken | TokenType::Jwt | TokenType::IdJag => Err(role.refuse(
                     Reason::MalformedToken,
                     format!("a {} must be a signed JWT", declared.name()),
                 )),

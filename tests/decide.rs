@@ -1364,3 +1364,586 @@ fn malformed_client_policy_is_a_server_error_with_its_own_reason() {
     assert!(f.description.contains("delegaton"), "{}", f.description);
     assert_eq!(d.audit().client_id.as_deref(), Some("bff"));
 }
+
+// ---------------------------------------------------------------------------
+// Cross-app access, the identity provider's side: an ID-JAG requested by
+// token exchange (draft-ietf-oauth-identity-assertion-authz-grant §4.3).
+
+/// An exchange of `subject` (an ID token unless said otherwise) asking for
+/// an ID-JAG, with `extra` parameters.
+fn jag_form(subject: &str, kind: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut f = form(subject, kind, &[("requested_token_type", ID_JAG)]);
+    f.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    f
+}
+
+/// The usual ID-JAG request: audience `RAS`, resource `MCP`, and `extra`.
+fn jag(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut pairs = vec![("audience", RAS), ("resource", MCP)];
+    pairs.extend_from_slice(extra);
+    jag_form(&id_token(json!({})), IDT, &pairs)
+}
+
+#[test]
+fn id_jag_s4_3_granted_for_the_resource_authorization_server() {
+    let d = decide(
+        jag(&[("scope", "chat.read")]),
+        client(id_jag_policy(json!({}))),
+        json!({}),
+    );
+    let g = granted(&d);
+    assert_eq!(
+        (g.issued_token_type, g.token_type, g.refresh_token),
+        (ID_JAG, "N_A", false)
+    );
+    assert_eq!(
+        (
+            g.subject.as_str(),
+            g.user_id.as_str(),
+            g.subject_issuer.as_str()
+        ),
+        ("user-1", "user-1", ISSUER)
+    );
+    assert_eq!(
+        (g.audiences.clone(), g.resources.clone()),
+        (vec![RAS.to_owned()], vec![MCP.to_owned()])
+    );
+    assert_eq!(
+        (g.scopes.clone(), g.scope_changed),
+        (vec!["chat.read".to_owned()], false)
+    );
+    assert_eq!((g.act.as_ref(), g.delegation), (None, false));
+    // §3.1: lifetime the engine's idJagLifetimeSeconds (300 by default).
+    assert_eq!(g.expires_at, NOW + 300);
+    // §3.1: aud, client_id at that server, resource, and the ID token's
+    // auth_time, acr, amr, email, email_verified and tenant as they were.
+    let v = serde_json::to_value(&d).unwrap();
+    assert_eq!(
+        v["idJag"],
+        json!({
+            "audience": RAS, "clientId": "bff-at-ras", "resources": [MCP],
+            "claims": {
+                "auth_time": NOW - 100, "acr": "urn:mace:incommon:iap:silver",
+                "amr": ["pwd", "otp"], "email": "user@example.com",
+                "email_verified": true, "tenant": "acme",
+            },
+        })
+    );
+    assert_eq!(
+        (v["issuedTokenType"].as_str(), v["tokenType"].as_str()),
+        (Some(ID_JAG), Some("N_A"))
+    );
+    // TX-60: the audit record names what was granted.
+    let a = d.audit();
+    assert_eq!(a.requested_token_type, Some(ID_JAG));
+    assert_eq!(
+        (a.audiences.clone(), a.resources.clone()),
+        (vec![RAS.to_owned()], vec![MCP.to_owned()])
+    );
+    assert_eq!(
+        (
+            a.requested_scope.as_deref(),
+            a.granted_scope.as_deref(),
+            a.delegation
+        ),
+        (Some("chat.read"), Some("chat.read"), false)
+    );
+    // Only the claims present are carried on.
+    let bare = id_token(
+        json!({"auth_time": null, "acr": null, "amr": null, "tenant": null, "email_verified": null}),
+    );
+    let d = decide(
+        jag_form(&bare, IDT, &[("audience", RAS)]),
+        client(id_jag_policy(json!({}))),
+        json!({}),
+    );
+    let v = serde_json::to_value(&d).unwrap();
+    assert_eq!(v["idJag"]["claims"], json!({"email": "user@example.com"}));
+    assert_eq!(v["idJag"]["resources"], json!([]));
+    // An access token's answer has no idJag.
+    let v = serde_json::to_value(decide(
+        form(&user_token(), AT, &aud_a()),
+        client(json!({})),
+        json!({}),
+    ))
+    .unwrap();
+    assert!(v.get("idJag").is_none());
+}
+
+#[test]
+fn tx5_requested_token_types_are_per_client_access_tokens_by_default() {
+    // Not listed (the default is access tokens only): refused.
+    for policy in [
+        json!({}),
+        json!({"idJag": id_jag_policy(json!({}))["idJag"].clone()}),
+    ] {
+        assert_eq!(
+            refused(&decide(jag(&[]), client(policy), json!({}))),
+            ("invalid_request", "unsupported_requested_token_type")
+        );
+    }
+    let d = decide(
+        form(
+            &user_token(),
+            AT,
+            &[("audience", API_A), ("requested_token_type", JWT)],
+        ),
+        client(json!({})),
+        json!({}),
+    );
+    assert_eq!(
+        refused(&d),
+        ("invalid_request", "unsupported_requested_token_type")
+    );
+    // A client listing only ID-JAGs may not ask for access tokens.
+    let only = id_jag_policy(json!({"requestedTokenTypes": ["id_jag"]}));
+    assert_eq!(
+        refused(&decide(
+            form(&user_token(), AT, &aud_a()),
+            client(only.clone()),
+            json!({})
+        )),
+        ("invalid_request", "unsupported_requested_token_type")
+    );
+    granted(&decide(jag(&[]), client(only), json!({})));
+    // Types never issued by exchange, whatever the policy lists.
+    for kind in [RT, IDT] {
+        let d = decide(
+            form(
+                &user_token(),
+                AT,
+                &[("audience", API_A), ("requested_token_type", kind)],
+            ),
+            client(json!({"requestedTokenTypes": ["refresh_token", "id_token"]})),
+            json!({}),
+        );
+        assert_eq!(
+            refused(&d),
+            ("invalid_request", "unsupported_requested_token_type")
+        );
+    }
+}
+
+#[test]
+fn tx4_an_id_jag_is_never_a_subject_or_actor_token() {
+    let d = decide(
+        form(&id_token(json!({})), ID_JAG, &aud_a()),
+        client(json!({"subjectTokenTypes": ["id_jag"]})),
+        json!({}),
+    );
+    assert_eq!(refused(&d), ("invalid_request", "unsupported_token_type"));
+    let d = decide(
+        form(
+            &user_token(),
+            AT,
+            &[
+                ("audience", API_A),
+                ("actor_token", &agent_token()),
+                ("actor_token_type", ID_JAG),
+            ],
+        ),
+        client(json!({})),
+        json!({}),
+    );
+    assert_eq!(refused(&d), ("invalid_request", "unsupported_token_type"));
+    let Decision::Failure(f) = d else {
+        unreachable!()
+    };
+    assert!(f.description.contains("jwt-bearer"), "{}", f.description);
+}
+
+#[test]
+fn id_jag_s4_3_subject_is_an_id_token_without_an_actor() {
+    // An access token subject: refused before it is read.
+    let d = decide(
+        jag_form(&user_token(), AT, &[("audience", RAS)]),
+        client(id_jag_policy(json!({}))),
+        json!({}),
+    );
+    assert_eq!(refused(&d), ("invalid_request", "token_type_not_accepted"));
+    // Not for an actor (TX-41 has no meaning here).
+    let d = decide(
+        jag(&[("actor_token", &agent_token()), ("actor_token_type", AT)]),
+        client(id_jag_policy(json!({}))),
+        json!({}),
+    );
+    assert_eq!(refused(&d), ("invalid_request", "delegation_not_allowed"));
+    let Decision::Failure(f) = d else {
+        unreachable!()
+    };
+    assert!(
+        f.description
+            .contains("ID-JAGs are not issued for an actor"),
+        "{}",
+        f.description
+    );
+    // The client's accepted subject types still apply (TX-45).
+    let d = decide(
+        jag(&[]),
+        client(id_jag_policy(
+            json!({"subjectTokenTypes": ["access_token"]}),
+        )),
+        json!({}),
+    );
+    assert_eq!(refused(&d), ("invalid_request", "token_type_not_accepted"));
+    // So does the impersonation limit (TX-43): an ID-JAG has no actor.
+    let d = decide(
+        jag(&[]),
+        client(id_jag_policy(json!({"impersonation": false}))),
+        json!({}),
+    );
+    assert_eq!(
+        refused(&d),
+        ("invalid_request", "impersonation_not_allowed")
+    );
+}
+
+#[test]
+fn id_jag_s4_3_one_audience_listed_in_the_policy() {
+    let id = id_token(json!({}));
+    let policy = || client(id_jag_policy(json!({})));
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (&[("resource", MCP)], "no_target"),
+        (
+            &[("audience", RAS), ("audience", "https://ras2.example")],
+            "too_many_targets",
+        ),
+        (
+            &[("audience", "https://ras2.example")],
+            "target_not_allowed",
+        ),
+        // This server's own linked target is not a resource AS of the policy.
+        (&[("audience", API_A)], "target_not_allowed"),
+    ];
+    for (extra, reason) in cases {
+        assert_eq!(
+            refused(&decide(jag_form(&id, IDT, extra), policy(), json!({}))),
+            ("invalid_target", reason),
+            "{extra:?}"
+        );
+    }
+    // Requested without any idJag entries: nothing is allowed.
+    let d = decide(
+        jag_form(&id, IDT, &[("audience", RAS)]),
+        client(json!({"requestedTokenTypes": ["id_jag"]})),
+        json!({}),
+    );
+    assert_eq!(refused(&d), ("invalid_target", "target_not_allowed"));
+    // A requireTarget engine and default targets change nothing for an
+    // ID-JAG: the audience is always named.
+    let c = call(
+        jag(&[]),
+        client(id_jag_policy(json!({"defaultTargets": [API_A]}))),
+        json!({}),
+    );
+    assert_eq!(
+        granted(&engine_requiring_target().decide(&c)).audiences,
+        vec![RAS]
+    );
+}
+
+#[test]
+fn id_jag_s4_3_resources_are_the_other_servers() {
+    let id = id_token(json!({}));
+    // Not among the entry's resources.
+    let d = decide(
+        jag_form(
+            &id,
+            IDT,
+            &[("audience", RAS), ("resource", "https://other.example/mcp")],
+        ),
+        client(id_jag_policy(json!({}))),
+        json!({}),
+    );
+    assert_eq!(refused(&d), ("invalid_target", "target_not_allowed"));
+    // An entry without resources takes any absolute URI: neither the
+    // client's linked resources nor its target policy apply (TX-6).
+    let open = id_jag_policy(json!({
+        "idJag": {RAS: {"clientId": "bff-at-ras"}},
+        "resources": [API_A],
+    }));
+    let g = decide(
+        jag_form(
+            &id,
+            IDT,
+            &[
+                ("audience", RAS),
+                ("resource", "https://anything.example/x"),
+                ("resource", MCP),
+            ],
+        ),
+        client(open.clone()),
+        json!({}),
+    );
+    assert_eq!(
+        granted(&g).resources,
+        vec!["https://anything.example/x", MCP]
+    );
+    // RFC 8707 syntax still holds.
+    let d = decide(
+        jag_form(&id, IDT, &[("audience", RAS), ("resource", "not a uri")]),
+        client(open),
+        json!({}),
+    );
+    assert_eq!(refused(&d), ("invalid_target", "invalid_resource"));
+}
+
+#[test]
+fn id_jag_s4_3_scope_is_the_entrys_not_this_servers() {
+    let policy = || client(id_jag_policy(json!({})));
+    // Within the entry's ceiling; the client's registered scopes (read,
+    // write, ...) and the ID token (no scope) do not apply.
+    let g = decide(
+        jag(&[("scope", "chat.history chat.read")]),
+        policy(),
+        json!({}),
+    );
+    assert_eq!(granted(&g).scopes, vec!["chat.history", "chat.read"]);
+    assert_eq!(
+        refused(&decide(
+            jag(&[("scope", "chat.read chat.write")]),
+            policy(),
+            json!({})
+        )),
+        ("invalid_scope", "scope_not_allowed")
+    );
+    // This server's scopes are not the other server's.
+    assert_eq!(
+        refused(&decide(jag(&[("scope", "read")]), policy(), json!({}))),
+        ("invalid_scope", "scope_not_allowed")
+    );
+    // No scope: the ceiling, reported as changed (TX-32).
+    let g = decide(jag(&[]), policy(), json!({}));
+    assert_eq!(
+        (granted(&g).scope.as_str(), granted(&g).scope_changed),
+        ("chat.read chat.history", true)
+    );
+    // An entry without scopes: what is asked, else none.
+    let open = || {
+        client(id_jag_policy(
+            json!({"idJag": {RAS: {"clientId": "bff-at-ras"}}}),
+        ))
+    };
+    let g = decide(jag(&[("scope", "anything at:all")]), open(), json!({}));
+    assert_eq!(granted(&g).scopes, vec!["anything", "at:all"]);
+    let g = decide(jag(&[]), open(), json!({}));
+    assert!(granted(&g).scopes.is_empty() && granted(&g).scope.is_empty());
+    // No refresh token, whatever the policy (§4.3.4: SHOULD NOT).
+    let g = decide(
+        jag(&[("scope", "chat.read")]),
+        client(id_jag_policy(json!({"refreshTokens": true}))),
+        json!({}),
+    );
+    assert!(!granted(&g).refresh_token);
+}
+
+#[test]
+fn id_jag_tx26_tx42_holder_binding_and_may_act_apply() {
+    // TX-26: an ID token issued to another client.
+    let other = id_token(json!({"aud": "other-client"}));
+    let d = decide(
+        jag_form(&other, IDT, &[("audience", RAS)]),
+        client(id_jag_policy(json!({}))),
+        json!({}),
+    );
+    assert_eq!(refused(&d), ("invalid_request", "token_holder_mismatch"));
+    granted(&decide(
+        jag_form(&other, IDT, &[("audience", RAS)]),
+        client(id_jag_policy(
+            json!({"holderBinding": {"clients": ["other-client"]}}),
+        )),
+        json!({}),
+    ));
+    // TX-42: may_act names the client (this server's) or it is refused.
+    let named = id_token(json!({"may_act": {"client_id": "bff"}}));
+    granted(&decide(
+        jag_form(&named, IDT, &[("audience", RAS)]),
+        client(id_jag_policy(json!({}))),
+        json!({}),
+    ));
+    let someone = id_token(json!({"may_act": {"sub": "someone-else"}}));
+    let d = decide(
+        jag_form(&someone, IDT, &[("audience", RAS)]),
+        client(id_jag_policy(json!({}))),
+        json!({}),
+    );
+    assert_eq!(refused(&d), ("invalid_request", "may_act_mismatch"));
+    // TX-20: the ID token is validated as ever.
+    let expired = id_token(json!({"exp": NOW - 100}));
+    let d = decide(
+        jag_form(&expired, IDT, &[("audience", RAS)]),
+        client(id_jag_policy(json!({}))),
+        json!({}),
+    );
+    assert_eq!(refused(&d), ("invalid_request", "token_expired"));
+}
+
+#[test]
+fn id_jag_tx24_an_id_token_of_a_trusted_issuer_needs_the_issuer_and_a_linked_user() {
+    let external = trusted_token(EXTERNAL, "ext-user", json!({"email": "ext@example.com"}));
+    let f = || jag_form(&external, IDT, &[("audience", RAS)]);
+    assert_eq!(
+        refused(&decide(f(), client(id_jag_policy(json!({}))), json!({}))),
+        ("invalid_request", "issuer_not_allowed_for_client")
+    );
+    let policy = || client(id_jag_policy(json!({"trustedIssuers": [EXTERNAL]})));
+    assert_eq!(
+        refused(&decide(f(), policy(), json!({}))).1,
+        "subject_not_linked"
+    );
+    let d = decide(f(), policy(), linked_user(EXTERNAL, "ext-user"));
+    let g = granted(&d);
+    assert_eq!(
+        (
+            g.user_id.as_str(),
+            g.subject.as_str(),
+            g.subject_issuer.as_str()
+        ),
+        ("local-9", "ext-user", EXTERNAL)
+    );
+    assert_eq!(
+        g.id_jag.as_ref().unwrap().claims,
+        json!({"email": "ext@example.com"})
+            .as_object()
+            .unwrap()
+            .clone()
+    );
+}
+
+#[test]
+fn id_jag_tx51_expiry_is_the_subjects_or_the_id_jag_lifetime() {
+    let policy = || client(id_jag_policy(json!({})));
+    let short = id_token(json!({"exp": NOW + 120}));
+    let g = decide(
+        jag_form(&short, IDT, &[("audience", RAS)]),
+        policy(),
+        json!({}),
+    );
+    assert_eq!(granted(&g).expires_at, NOW + 120);
+    let long = id_token(json!({"exp": NOW + 100_000}));
+    let g = decide(
+        jag_form(&long, IDT, &[("audience", RAS)]),
+        policy(),
+        json!({}),
+    );
+    assert_eq!(granted(&g).expires_at, NOW + 300);
+    // idJagLifetimeSeconds, between 1 and 3600.
+    let mut s = settings();
+    s.id_jag_lifetime_seconds = 60;
+    let mut e = better_auth_token_exchange::Engine::new(s).unwrap();
+    e.set_issuer_keys(
+        ISSUER,
+        json!({ "keys": [jwk(&own_key(), "own-1")] })
+            .to_string()
+            .as_bytes(),
+    );
+    let c = call(
+        jag_form(&long, IDT, &[("audience", RAS)]),
+        policy(),
+        json!({}),
+    );
+    assert_eq!(granted(&e.decide(&c)).expires_at, NOW + 60);
+    for bad in [0, 3601] {
+        let s: better_auth_token_exchange::EngineSettings =
+            serde_json::from_value(json!({"issuer": ISSUER, "idJagLifetimeSeconds": bad})).unwrap();
+        let e = better_auth_token_exchange::Engine::new(s).err().unwrap();
+        assert!(e.contains("idJagLifetimeSeconds"), "{e}");
+    }
+    assert_eq!(
+        better_auth_token_exchange::EngineSettings::new(ISSUER).id_jag_lifetime_seconds,
+        300
+    );
+}
+
+#[test]
+fn tx50_a_requested_jwt_is_an_access_token_answered_as_n_a_without_refresh() {
+    let policy = json!({"requestedTokenTypes": ["access_token", "jwt"], "refreshTokens": true});
+    let d = decide(
+        form(
+            &user_token(),
+            AT,
+            &[("audience", API_A), ("requested_token_type", JWT)],
+        ),
+        client(policy.clone()),
+        json!({}),
+    );
+    let g = granted(&d);
+    assert_eq!(
+        (
+            g.issued_token_type,
+            g.token_type,
+            g.refresh_token,
+            g.id_jag.is_none()
+        ),
+        (JWT, "N_A", false, true)
+    );
+    // Scope, targets and the lifetime cap as for an access token.
+    assert_eq!(
+        (g.scopes.clone(), g.expires_at),
+        (vec!["read".to_owned(), "write".to_owned()], NOW + 600)
+    );
+    assert_eq!(d.audit().requested_token_type, Some(JWT));
+    let d = decide(
+        form(
+            &user_token(),
+            AT,
+            &[
+                ("audience", "https://not-linked.example"),
+                ("requested_token_type", JWT),
+            ],
+        ),
+        client(policy.clone()),
+        json!({}),
+    );
+    assert_eq!(refused(&d), ("invalid_target", "target_not_allowed"));
+    let d = decide(
+        form(
+            &user_token(),
+            AT,
+            &[
+                ("audience", API_A),
+                ("requested_token_type", JWT),
+                ("scope", "admin"),
+            ],
+        ),
+        client(policy.clone()),
+        json!({}),
+    );
+    assert_eq!(refused(&d), ("invalid_scope", "scope_not_allowed"));
+    // offline_access asks for a refresh token, which a JWT never comes with.
+    let t = access_token("user-1", "bff", "read offline_access", json!({}));
+    let d = decide(
+        form(
+            &t,
+            AT,
+            &[
+                ("audience", API_A),
+                ("requested_token_type", JWT),
+                ("scope", "read offline_access"),
+            ],
+        ),
+        client(policy.clone()),
+        json!({}),
+    );
+    assert_eq!(refused(&d), ("invalid_scope", "scope_not_allowed"));
+    // Delegation works as for access tokens (TX-41).
+    let d = decide(
+        form(
+            &user_token(),
+            AT,
+            &[
+                ("audience", API_A),
+                ("requested_token_type", JWT),
+                ("actor_token", &agent_token()),
+                ("actor_token_type", AT),
+            ],
+        ),
+        client(policy),
+        json!({}),
+    );
+    assert_eq!(granted(&d).act.as_ref().unwrap()["sub"], "agent-7");
+}

@@ -181,3 +181,46 @@ pub fn granted(d: &Decision) -> &better_auth_token_exchange::answer::Grant {
         ),
     }
 }
+
+// ------------------------------------------------------------ cross-app access
+
+/// `requested_token_type` of an ID-JAG (draft-ietf-oauth-identity-assertion-authz-grant §4.3).
+pub const ID_JAG: &str = "urn:ietf:params:oauth:token-type:id-jag";
+/// RFC 7523 §2.1 grant type.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+/// A resource authorization server (another server's issuer).
+pub const RAS: &str = "https://ras.example";
+/// A resource (MCP server) behind `RAS`.
+pub const MCP: &str = "https://mcp.example/mcp";
+
+/// An ID token of this server for `user-1`, issued to `bff`, with the
+/// claims an ID-JAG carries on and a few it does not; `extra` merged in.
+pub fn id_token(extra: Value) -> String {
+    let mut claims = json!({
+        "iss": ISSUER, "sub": "user-1", "aud": "bff", "exp": NOW + 600, "iat": NOW - 10,
+        "auth_time": NOW - 100, "acr": "urn:mace:incommon:iap:silver", "amr": ["pwd", "otp"],
+        "email": "user@example.com", "email_verified": true, "tenant": "acme",
+        "name": "User One", "nonce": "n-1",
+    });
+    merge(&mut claims, extra);
+    sign(
+        &own_key(),
+        &json!({"alg": "EdDSA", "kid": "own-1", "typ": "JWT"}),
+        &claims,
+    )
+}
+
+/// A client policy that may request ID-JAGs for `RAS` (as `bff-at-ras`,
+/// scopes `chat.read chat.history`, resource `MCP`), with `extra` merged in.
+pub fn id_jag_policy(extra: Value) -> Value {
+    let mut policy = json!({
+        "requestedTokenTypes": ["access_token", "id_jag"],
+        "idJag": { RAS: {
+            "clientId": "bff-at-ras",
+            "scopes": ["chat.read", "chat.history"],
+            "resources": [MCP],
+        }},
+    });
+    merge(&mut policy, extra);
+    policy
+}
