@@ -185,7 +185,10 @@ pub struct Failure {
 }
 
 impl Failure {
-    /// Completes `audit` with the refusal and wraps both. The description
+    /// Completes `audit` with the refusal and wraps both.
+    ///
+    /// The error is the refusal's (`reason.error()`, or for a jwt-bearer
+    /// assertion `reason.assertion_error()`). The description
     /// goes through [`description_safe`], so whatever text a refusal was
     /// built from, only RFC 6749 §5.2 characters leave (TX-71).
     pub fn from_refusal(refusal: Refusal, mut audit: AuditRecord, basic: bool) -> Self {
@@ -215,6 +218,76 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// The audit record of either outcome.
+    pub fn audit(&self) -> &AuditRecord {
+        match self {
+            Self::Success(grant) => &grant.audit,
+            Self::Failure(failure) => &failure.audit,
+        }
+    }
+}
+
+/// A user to create for an ID-JAG's subject (just-in-time provisioning).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Provision {
+    /// The assertion's `email`.
+    pub email: String,
+    /// The assertion's `email_verified`, when a boolean.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    /// The assertion's `name`, when a string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A granted jwt-bearer request presenting an ID-JAG: what access token to
+/// issue (RFC 7523 §2.1, draft-ietf-oauth-identity-assertion-authz-grant
+/// §4.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssertionGrant {
+    /// The local user the subject is linked to; absent when one is to be
+    /// provisioned (`provision`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// The user to create, for an unlinked subject of an issuer with
+    /// `jitProvisioning`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provision: Option<Provision>,
+    /// The assertion's `sub`.
+    pub subject: String,
+    /// The assertion's `iss`.
+    pub issuer: String,
+    /// The assertion's `jti`, to refuse a replay (with `issuer`).
+    pub jti: String,
+    /// The assertion's `exp`: how long its `jti` must be remembered.
+    pub assertion_expires_at: i64,
+    /// Resources of the access token (its audience), in order.
+    pub resources: Vec<String>,
+    /// Granted scope values.
+    pub scopes: Vec<String>,
+    /// Space-joined `scopes`.
+    pub scope: String,
+    /// The response must carry `scope` (RFC 6749 §5.1).
+    pub scope_changed: bool,
+    /// A refresh token may be issued (the client's policy `refreshTokens`).
+    pub refresh_token: bool,
+    /// The audit record (TX-60).
+    pub audit: AuditRecord,
+}
+
+/// The answer to `decide_assertion`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AssertionDecision {
+    /// Issue an access token.
+    Success(Box<AssertionGrant>),
+    /// Refuse with an OAuth error.
+    Failure(Box<Failure>),
+}
+
+impl AssertionDecision {
     /// The audit record of either outcome.
     pub fn audit(&self) -> &AuditRecord {
         match self {

@@ -27,6 +27,47 @@ pub(crate) struct Client<'a> {
     pub(crate) policy: ClientPolicy,
 }
 
+/// The grant a client asks for: each has its own opt-in and registered
+/// grant type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GrantKind {
+    /// Token exchange (RFC 8693), opted in with `allowedTokenExchange`.
+    Exchange,
+    /// The jwt-bearer grant presenting an ID-JAG (RFC 7523 §2.1), opted
+    /// in with `allowedIdJag`.
+    JwtBearer,
+}
+
+impl GrantKind {
+    /// The `grant_type` URI.
+    pub(crate) fn uri(self) -> &'static str {
+        match self {
+            Self::Exchange => GRANT_TYPE,
+            Self::JwtBearer => crate::assertion::GRANT_TYPE,
+        }
+    }
+
+    fn public_client(self) -> Refusal {
+        Refusal::new(
+            Reason::PublicClient,
+            match self {
+                Self::Exchange => "public clients may not use token exchange; authenticate as a confidential client",
+                Self::JwtBearer => "public clients may not use the jwt-bearer grant; authenticate as a confidential client",
+            },
+        )
+    }
+
+    fn not_registered(self) -> Refusal {
+        Refusal::new(
+            Reason::GrantTypeNotAllowed,
+            match self {
+                Self::Exchange => "the client is not registered for the token-exchange grant type",
+                Self::JwtBearer => "the client is not registered for the jwt-bearer grant type",
+            },
+        )
+    }
+}
+
 /// Policy effective for one request: the client's, narrowed by every
 /// requested target's overrides (TX-45).
 pub(crate) struct Effective {
@@ -50,22 +91,17 @@ pub fn decide(validator: &Validator<'_>, call: &DecideCall) -> Decision {
     }
 }
 
-/// TX-10, TX-11, TX-12: confidential, authenticated, enabled, opted in.
-fn check_client(input: &ClientInput) -> Result<Client<'_>, Refusal> {
+/// TX-10, TX-11, TX-12: confidential, authenticated, enabled, opted in
+/// to the grant `kind` and registered for it.
+pub(crate) fn check_client(input: &ClientInput, kind: GrantKind) -> Result<Client<'_>, Refusal> {
     match input {
         ClientInput::Unauthenticated { reason, .. } => Err(match reason {
-            AuthFailure::PublicClient => Refusal::new(
-                Reason::PublicClient,
-                "public clients may not use token exchange; authenticate as a confidential client",
-            ),
+            AuthFailure::PublicClient => kind.public_client(),
             AuthFailure::NoCredentials => Refusal::new(
                 Reason::ClientAuthenticationFailed,
                 "client authentication is required",
             ),
-            AuthFailure::GrantNotAllowed => Refusal::new(
-                Reason::GrantTypeNotAllowed,
-                "the client is not registered for the token-exchange grant type",
-            ),
+            AuthFailure::GrantNotAllowed => kind.not_registered(),
             AuthFailure::UnknownClient | AuthFailure::BadCredentials => Refusal::new(
                 Reason::ClientAuthenticationFailed,
                 "client authentication failed",
@@ -79,6 +115,7 @@ fn check_client(input: &ClientInput) -> Result<Client<'_>, Refusal> {
             scopes,
             linked_resources,
             allowed_token_exchange,
+            allowed_id_jag,
             policy,
         } => {
             // TX-12: a disabled client reads exactly like an unknown one.
@@ -89,21 +126,25 @@ fn check_client(input: &ClientInput) -> Result<Client<'_>, Refusal> {
                 ));
             }
             if auth_method == "none" || auth_method.is_empty() {
-                return Err(Refusal::new(Reason::PublicClient,
-                    "public clients may not use token exchange; authenticate as a confidential client",
-                ));
+                return Err(kind.public_client());
             }
-            if !*allowed_token_exchange {
-                return Err(Refusal::new(
-                    Reason::TokenExchangeNotEnabled,
-                    "token exchange is not enabled for this client",
-                ));
+            match kind {
+                GrantKind::Exchange if !*allowed_token_exchange => {
+                    return Err(Refusal::new(
+                        Reason::TokenExchangeNotEnabled,
+                        "token exchange is not enabled for this client",
+                    ))
+                }
+                GrantKind::JwtBearer if !*allowed_id_jag => {
+                    return Err(Refusal::new(
+                        Reason::IdJagNotEnabled,
+                        "the jwt-bearer grant with ID-JAGs is not enabled for this client",
+                    ))
+                }
+                _ => {}
             }
-            if !grant_types.iter().any(|g| g == GRANT_TYPE) {
-                return Err(Refusal::new(
-                    Reason::GrantTypeNotAllowed,
-                    "the client is not registered for the token-exchange grant type",
-                ));
+            if !grant_types.iter().any(|g| g == kind.uri()) {
+                return Err(kind.not_registered());
             }
             Ok(Client {
                 id: client_id,
@@ -132,7 +173,7 @@ fn run(
     call: &DecideCall,
     audit: &mut AuditRecord,
 ) -> Result<Grant, Refusal> {
-    let client = check_client(&call.client)?;
+    let client = check_client(&call.client, GrantKind::Exchange)?;
     let settings = validator.settings;
     let request = ExchangeRequest::parse(&call.form, settings.max_token_bytes as usize)?;
     audit.subject_token_type = Some(request.subject_token_type.uri());

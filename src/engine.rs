@@ -1,9 +1,10 @@
 //! The engine: settings and key sets the caller holds, and the two calls a
-//! request makes (`inspect`, then `decide`); `verify_access_token` for a
+//! request makes (`inspect`, then `decide`, or `decide_assertion` for a
+//! jwt-bearer request presenting an ID-JAG); `verify_access_token` for a
 //! resource server.
 
-use crate::answer::Decision;
-use crate::config::{DecideCall, EngineSettings};
+use crate::answer::{AssertionDecision, Decision};
+use crate::config::{AssertionCall, DecideCall, EngineSettings};
 use crate::jose::{CompactJws, KeySet, Limits, RustCryptoVerifier, SignatureVerifier};
 use crate::reason::Reason;
 use crate::token::{looks_like_jwt, Keys, Validator};
@@ -84,6 +85,9 @@ pub struct Inspection {
     /// The actor token's hint.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actor: Option<TokenHint>,
+    /// The hint of a jwt-bearer request's `assertion` (RFC 7523 §2.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assertion: Option<TokenHint>,
 }
 
 impl Engine {
@@ -177,6 +181,7 @@ impl Engine {
         Inspection {
             subject: hint("subject_token"),
             actor: hint("actor_token"),
+            assertion: hint("assertion"),
         }
     }
 
@@ -203,6 +208,12 @@ impl Engine {
     /// Decides one exchange.
     pub fn decide(&self, call: &DecideCall) -> Decision {
         crate::decide::decide(&self.validator(call.now), call)
+    }
+
+    /// Decides one jwt-bearer request presenting an ID-JAG (see
+    /// [`crate::assertion`]).
+    pub fn decide_assertion(&self, call: &AssertionCall) -> AssertionDecision {
+        crate::assertion::decide_assertion(&self.validator(call.now), call)
     }
 
     /// Verifies an access token of this engine's issuer for a resource

@@ -13,7 +13,9 @@ pub enum ErrorCode {
     InvalidRequest,
     /// Client authentication failed (RFC 6749 §5.2); HTTP 401.
     InvalidClient,
-    /// The grant is invalid (kept for completeness; RFC 8693 uses `invalid_request`).
+    /// The grant is invalid: a refused jwt-bearer assertion (RFC 7523
+    /// §3.1). Token exchange answers `invalid_request` for a bad subject or
+    /// actor token instead (RFC 8693 §2.2.2).
     InvalidGrant,
     /// The authenticated client may not use this grant.
     UnauthorizedClient,

@@ -20,6 +20,7 @@
 )]
 
 pub mod answer;
+pub mod assertion;
 pub mod config;
 pub mod decide;
 pub mod engine;
@@ -34,8 +35,8 @@ pub mod verify;
 #[cfg(feature = "wasm")]
 pub mod wasm;
 
-pub use answer::{AuditRecord, Decision};
-pub use config::{ClientInput, ClientPolicy, DecideCall, EngineSettings};
+pub use answer::{AssertionDecision, AuditRecord, Decision};
+pub use config::{AssertionCall, ClientInput, ClientPolicy, DecideCall, EngineSettings};
 pub use engine::Engine;
 pub use error::ErrorCode;
 pub use reason::{Reason, Refusal};

@@ -137,6 +137,24 @@ macro_rules! reasons {
                 }
             }
 
+            /// The OAuth error this reason is answered with to a jwt-bearer
+            /// request presenting an ID-JAG (`crate::assertion`): a refusal
+            /// of the assertion itself (a token, subject or policy reason,
+            /// or its size) is `invalid_grant` (RFC 7523 §3.1), a wrong
+            /// `grant_type` is `invalid_request`, and client, request,
+            /// target, scope and server reasons keep [`Reason::error`].
+            pub fn assertion_error(self) -> ErrorCode {
+                match (self, self.category()) {
+                    _ if self.origin() == Origin::ResourceServer => self.error(),
+                    (Reason::UnsupportedGrantType, _) => ErrorCode::InvalidRequest,
+                    (Reason::TokenTooLarge, _)
+                    | (_, Category::Token | Category::Subject | Category::Policy) => {
+                        ErrorCode::InvalidGrant
+                    }
+                    _ => self.error(),
+                }
+            }
+
             /// What the reason means, in one or two sentences (the
             /// documentation of its variant).
             pub fn meaning(self) -> &'static str {
@@ -178,12 +196,19 @@ reasons! {
         origin: Engine,
         meaning: "The client has not opted in with `allowedTokenExchange: true` (TX-11).",
     }
+    IdJagNotEnabled {
+        code: "id_jag_not_enabled",
+        error: UnauthorizedClient,
+        category: Client,
+        origin: Engine,
+        meaning: "The client has not opted in to presenting ID-JAGs with the jwt-bearer grant (`allowedIdJag: true`).",
+    }
     GrantTypeNotAllowed {
         code: "grant_type_not_allowed",
         error: UnauthorizedClient,
         category: Client,
         origin: Engine,
-        meaning: "The client is not registered for the token-exchange grant type (TX-11).",
+        meaning: "The client is not registered for the grant type: token exchange (TX-11), or jwt-bearer for an ID-JAG.",
     }
     // --------------------------------------------------------------- request
     RequestTooLarge {
@@ -198,21 +223,21 @@ reasons! {
         error: UnsupportedGrantType,
         category: Request,
         origin: Engine,
-        meaning: "`grant_type` is not `urn:ietf:params:oauth:grant-type:token-exchange` (TX-1).",
+        meaning: "`grant_type` is not `urn:ietf:params:oauth:grant-type:token-exchange` (TX-1), or not `urn:ietf:params:oauth:grant-type:jwt-bearer` for an ID-JAG.",
     }
     DuplicateParameter {
         code: "duplicate_parameter",
         error: InvalidRequest,
         category: Request,
         origin: Engine,
-        meaning: "A parameter that may appear once (`subject_token`, `grant_type`, `scope`, ...) was given more than once (TX-8).",
+        meaning: "A parameter that may appear once (`subject_token`, `assertion`, `grant_type`, `scope`, ...) was given more than once (TX-8).",
     }
     MissingParameter {
         code: "missing_parameter",
         error: InvalidRequest,
         category: Request,
         origin: Engine,
-        meaning: "A required parameter is missing or empty: `grant_type`, `subject_token`, `subject_token_type`, or `actor_token_type` with `actor_token` (TX-2, TX-3).",
+        meaning: "A required parameter is missing or empty: `grant_type`, `subject_token`, `subject_token_type`, `actor_token_type` with `actor_token` (TX-2, TX-3), or the `assertion` of the jwt-bearer grant.",
     }
     UnexpectedParameter {
         code: "unexpected_parameter",
@@ -240,7 +265,7 @@ reasons! {
         error: InvalidRequest,
         category: Request,
         origin: Engine,
-        meaning: "A presented token is larger than `maxTokenBytes`; refused before any decoding (TX-25).",
+        meaning: "A presented token (or assertion) is larger than `maxTokenBytes`; refused before any decoding (TX-25).",
     }
     // ----------------------------------------------------------------- token
     MalformedToken {
@@ -283,7 +308,7 @@ reasons! {
         error: InvalidRequest,
         category: Token,
         origin: Engine,
-        meaning: "The token's `iss` is neither this server nor a trusted issuer (TX-20, TX-24); a resource server takes its own issuer's tokens only. Also the answer of setting keys for such an issuer.",
+        meaning: "The token's `iss` is neither this server nor a trusted issuer (TX-20, TX-24); an ID-JAG must come from a trusted issuer, never this server; a resource server takes its own issuer's tokens only. Also the answer of setting keys for such an issuer.",
     }
     UnknownKey {
         code: "unknown_key",
@@ -318,14 +343,14 @@ reasons! {
         error: InvalidRequest,
         category: Token,
         origin: Engine,
-        meaning: "A required claim is missing: `iss`, `sub`, `exp`, or the `aud` of an ID token; or an opaque token's lookup has no subject (TX-20).",
+        meaning: "A required claim is missing: `iss`, `sub`, `exp`, the `aud` of an ID token, or an ID-JAG's `aud`, `iat`, `jti` or `client_id`; or an opaque token's lookup has no subject (TX-20).",
     }
     InvalidClaim {
         code: "invalid_claim",
         error: InvalidRequest,
         category: Token,
         origin: Engine,
-        meaning: "A claim has the wrong shape: `exp`, `nbf` or `iat` not a NumericDate, or a malformed `aud`, `scope`, `scp`, `act` or `may_act` (TX-20, TX-25).",
+        meaning: "A claim has the wrong shape: `exp`, `nbf` or `iat` not a NumericDate, or a malformed `aud`, `scope`, `scp`, `act`, `may_act`, or an ID-JAG's `resource`, `jti` or `client_id` (TX-20, TX-25).",
     }
     TokenExpired {
         code: "token_expired",
@@ -353,7 +378,7 @@ reasons! {
         error: InvalidRequest,
         category: Token,
         origin: Engine,
-        meaning: "A token is not of its declared type: an ID token as an access token or the reverse, a JWT as a refresh token, an opaque token of another kind (TX-23).",
+        meaning: "A token is not of its declared type: an ID token as an access token or the reverse, a JWT as a refresh token, an opaque token of another kind (TX-23), or an assertion not typed `oauth-id-jag+jwt`.",
     }
     TokenInactive {
         code: "token_inactive",
@@ -367,7 +392,14 @@ reasons! {
         error: InvalidRequest,
         category: Token,
         origin: Engine,
-        meaning: "A trusted issuer's token is not meant for this server (TX-24); at a resource server, the token is not meant for it.",
+        meaning: "A trusted issuer's token is not meant for this server (TX-24): for an ID-JAG, its `aud` is not this server's issuer alone; at a resource server, the token is not meant for it.",
+    }
+    ProofOfPossessionRequired {
+        code: "proof_of_possession_required",
+        error: InvalidRequest,
+        category: Token,
+        origin: Engine,
+        meaning: "The ID-JAG is bound to a key (`cnf`), and the engine checks no proof of possession (DPoP) for the jwt-bearer grant, so it is refused.",
     }
     ActChainTooDeep {
         code: "act_chain_too_deep",
@@ -382,7 +414,7 @@ reasons! {
         error: InvalidRequest,
         category: Subject,
         origin: Engine,
-        meaning: "A trusted issuer's subject is not linked to a local user (TX-24).",
+        meaning: "A trusted issuer's subject is not linked to a local user (TX-24), and for an ID-JAG its issuer does not provision users (`jitProvisioning`) or the assertion has no `email`.",
     }
     SubjectNotFound {
         code: "subject_not_found",
@@ -404,21 +436,21 @@ reasons! {
         error: InvalidRequest,
         category: Policy,
         origin: Engine,
-        meaning: "The client's policy, or the trusted issuer's configuration, does not accept this type of subject or actor token (TX-45); an ID-JAG is issued for an ID token only.",
+        meaning: "The client's policy, or the trusted issuer's configuration, does not accept this type of subject or actor token (TX-45); an ID-JAG is issued for an ID token only, and redeemed only from an issuer whose `tokenTypes` list `id_jag`.",
     }
     IssuerNotAllowedForClient {
         code: "issuer_not_allowed_for_client",
         error: InvalidRequest,
         category: Policy,
         origin: Engine,
-        meaning: "The token comes from a trusted issuer this client may not translate from (TX-24).",
+        meaning: "The token (or ID-JAG) comes from a trusted issuer this client may not translate from (TX-24).",
     }
     TokenHolderMismatch {
         code: "token_holder_mismatch",
         error: InvalidRequest,
         category: Policy,
         origin: Engine,
-        meaning: "The subject or actor token was issued to another client and does not name this one in `aud`, and the policy does not widen holder binding (TX-26).",
+        meaning: "The subject or actor token was issued to another client and does not name this one in `aud`, and the policy does not widen holder binding (TX-26); or an ID-JAG's `client_id` is not the authenticated client.",
     }
     ActorEqualsSubject {
         code: "actor_equals_subject",
@@ -489,7 +521,7 @@ reasons! {
         error: InvalidTarget,
         category: Target,
         origin: Engine,
-        meaning: "A requested (or default) target is not linked to the client or not allowed by its policy (TX-6, TX-45); for an ID-JAG, an audience not in the policy's `idJag` or a resource its entry does not list.",
+        meaning: "A requested (or default) target is not linked to the client or not allowed by its policy (TX-6, TX-45); for an ID-JAG, an audience not in the policy's `idJag` or a resource its entry does not list; for an assertion, a resource outside its `resource` claim.",
     }
     // ----------------------------------------------------------------- scope
     TooManyScopes {
@@ -511,7 +543,7 @@ reasons! {
         error: InvalidScope,
         category: Scope,
         origin: Engine,
-        meaning: "A requested scope is outside what may be granted: the client's registered scopes, the policy ceiling, or the subject token's scope (TX-30, TX-31, TX-32); for an ID-JAG, its `idJag` entry's scopes.",
+        meaning: "A requested scope is outside what may be granted: the client's registered scopes, the policy ceiling, or the subject token's scope (TX-30, TX-31, TX-32); for an ID-JAG, its `idJag` entry's scopes; for an assertion, also its `scope` claim.",
     }
     // ---------------------------------------------------------------- server
     InvalidClientPolicy {
@@ -596,7 +628,8 @@ impl PartialEq<Reason> for &str {
 /// switch on, and a description safe to send (no token contents).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    /// The OAuth error code: always `reason.error()`.
+    /// The OAuth error code: `reason.error()`, or for a jwt-bearer
+    /// assertion `reason.assertion_error()`.
     pub error: ErrorCode,
     /// The stable reason.
     pub reason: Reason,
@@ -655,7 +688,7 @@ mod tests {
     fn all_lists_every_variant_grouped_by_category() {
         // A variant left out of ALL would be missing from the generated
         // files; the macro builds ALL from the same table, so count them.
-        assert_eq!(Reason::ALL.len(), 58);
+        assert_eq!(Reason::ALL.len(), 60);
         // Each category's reasons are together (resource-server ones last).
         let engine: Vec<Category> = Reason::ALL
             .iter()
@@ -686,5 +719,36 @@ mod tests {
             ErrorCode::InvalidClient
         );
         assert_eq!(Reason::ActorNotAllowed.error().as_str(), "invalid_token");
+    }
+
+    #[test]
+    fn assertion_refusals_are_invalid_grant_and_the_rest_keep_their_error() {
+        // RFC 7523 §3.1: a refused assertion is invalid_grant.
+        for reason in [
+            Reason::BadSignature,
+            Reason::AudienceMismatch,
+            Reason::TokenHolderMismatch,
+            Reason::SubjectNotLinked,
+            Reason::TokenTooLarge,
+            Reason::ProofOfPossessionRequired,
+        ] {
+            assert_eq!(
+                reason.assertion_error(),
+                ErrorCode::InvalidGrant,
+                "{reason}"
+            );
+        }
+        for (reason, error) in [
+            (Reason::ClientAuthenticationFailed, ErrorCode::InvalidClient),
+            (Reason::IdJagNotEnabled, ErrorCode::UnauthorizedClient),
+            (Reason::MissingParameter, ErrorCode::InvalidRequest),
+            (Reason::UnsupportedGrantType, ErrorCode::InvalidRequest),
+            (Reason::TargetNotAllowed, ErrorCode::InvalidTarget),
+            (Reason::ScopeNotAllowed, ErrorCode::InvalidScope),
+            (Reason::InvalidClientPolicy, ErrorCode::ServerError),
+            (Reason::OpaqueToken, ErrorCode::InvalidToken),
+        ] {
+            assert_eq!(reason.assertion_error(), error, "{reason}");
+        }
     }
 }

@@ -18,6 +18,8 @@ pub enum Role {
     Actor,
     /// An access token presented to a resource server (`crate::verify`).
     Access,
+    /// An ID-JAG presented with the jwt-bearer grant (`crate::assertion`).
+    Assertion,
 }
 
 impl Role {
@@ -26,6 +28,7 @@ impl Role {
             Self::Subject => "subject_token",
             Self::Actor => "actor_token",
             Self::Access => "access_token",
+            Self::Assertion => "assertion",
         }
     }
 
@@ -97,7 +100,7 @@ pub struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    fn limits(&self) -> Limits {
+    pub(crate) fn limits(&self) -> Limits {
         Limits {
             max_token_bytes: self.settings.max_token_bytes as usize,
             max_json_depth: self.settings.max_json_depth as usize,
@@ -308,7 +311,11 @@ impl Validator<'_> {
 
     /// TX-20: `exp` required and in the future, `nbf` and `iat` not in the
     /// future, each with the configured leeway (RFC 7519 §4.1.4-6).
-    fn check_times(&self, role: Role, claims: &Map<String, Value>) -> Result<(), Refusal> {
+    pub(crate) fn check_times(
+        &self,
+        role: Role,
+        claims: &Map<String, Value>,
+    ) -> Result<(), Refusal> {
         let leeway = i64::from(self.settings.leeway_seconds);
         let time = |name: &str| -> Result<Option<i64>, Refusal> {
             match claims.get(name) {
@@ -380,6 +387,16 @@ impl Validator<'_> {
     }
 }
 
+/// Whether a JOSE `typ` names the media type `name` (`at+jwt`, ...): ASCII
+/// case-insensitive, with or without the `application/` prefix (RFC 7515
+/// §4.1.9).
+pub(crate) fn typ_is(typ: Option<&str>, name: &str) -> bool {
+    typ.is_some_and(|t| {
+        let t = t.to_ascii_lowercase();
+        t.strip_prefix("application/").unwrap_or(&t) == name
+    })
+}
+
 /// TX-23: explicit typing (RFC 9068 §2.1, RFC 8725 §3.11). This server's
 /// access tokens carry `typ: at+jwt`; an ID token never does.
 fn check_typing(
@@ -388,10 +405,7 @@ fn check_typing(
     declared: TokenType,
     own: bool,
 ) -> Result<(), Refusal> {
-    let at_jwt = typ.is_some_and(|t| {
-        let t = t.to_ascii_lowercase();
-        t == "at+jwt" || t == "application/at+jwt"
-    });
+    let at_jwt = typ_is(typ, "at+jwt");
     match declared {
         TokenType::AccessToken if own && !at_jwt => Err(role.refuse(
             Reason::TokenTypeMismatch,
@@ -405,13 +419,13 @@ fn check_typing(
     }
 }
 
-fn string_claim<'m>(claims: &'m Map<String, Value>, name: &str) -> Option<&'m str> {
+pub(crate) fn string_claim<'m>(claims: &'m Map<String, Value>, name: &str) -> Option<&'m str> {
     claims.get(name).and_then(Value::as_str)
 }
 
 /// A NumericDate (RFC 7519 §2): a JSON number of seconds; fractions are
 /// truncated, values outside the i64 range are refused.
-fn numeric_date(value: &Value) -> Option<i64> {
+pub(crate) fn numeric_date(value: &Value) -> Option<i64> {
     let n = value.as_number()?;
     if let Some(i) = n.as_i64() {
         return Some(i);

@@ -6,8 +6,8 @@
 //! and `JSON.parse`. Errors are data; only construction with bad settings
 //! throws, with a JS `Error`.
 
-use crate::answer::{AuditRecord, Decision, Failure};
-use crate::config::{DecideCall, EngineSettings};
+use crate::answer::{AssertionDecision, AuditRecord, Decision, Failure};
+use crate::config::{AssertionCall, DecideCall, EngineSettings};
 use crate::engine::{Engine, Inspection};
 use crate::error::clean;
 use crate::jose::{
@@ -77,18 +77,18 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
     serde_json::from_str(text).map_err(|e| e.to_string())
 }
 
-fn bad_input(error: &str) -> Decision {
+fn bad_input(call: &str, error: &str) -> Box<Failure> {
     // A malformed call is the caller's bug; it is still answered as data.
     // serde's message may quote the call's own text: cleaned and bounded.
     let refusal = Refusal::new(
         Reason::InvalidEngineCall,
-        format!("invalid decide call: {}", clean(error, 300)),
+        format!("invalid {call} call: {}", clean(error, 300)),
     );
-    Decision::Failure(Box::new(Failure::from_refusal(
+    Box::new(Failure::from_refusal(
         refusal,
         AuditRecord::new(0, None),
         false,
-    )))
+    ))
 }
 
 fn settings_error(error: &str) -> JsError {
@@ -142,7 +142,18 @@ impl WasmEngine {
     pub fn decide(&self, call: &str) -> String {
         let decision = match from_json::<DecideCall>(call) {
             Ok(call) => self.inner.decide(&call),
-            Err(e) => bad_input(&e),
+            Err(e) => Decision::Failure(bad_input("decide", &e)),
+        };
+        to_json(&decision)
+    }
+
+    /// Decides one jwt-bearer request presenting an ID-JAG: `AssertionCall`
+    /// JSON text in, `AssertionDecision` JSON text out.
+    #[wasm_bindgen(js_name = decideAssertion)]
+    pub fn decide_assertion(&self, call: &str) -> String {
+        let decision = match from_json::<AssertionCall>(call) {
+            Ok(call) => self.inner.decide_assertion(&call),
+            Err(e) => AssertionDecision::Failure(bad_input("decideAssertion", &e)),
         };
         to_json(&decision)
     }

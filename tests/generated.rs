@@ -68,11 +68,16 @@ fn reasons_ts() -> String {
     out.push_str("] as const;\n\n");
     out.push_str("/** The stable reason code of a refusal. */\n");
     out.push_str("export type ReasonCode = (typeof REASON_CODES)[number];\n");
-    let maps: [(&str, &str, Column); 4] = [
+    let maps: [(&str, &str, Column); 5] = [
         (
             "REASON_ERRORS",
             "The OAuth error each reason is answered with; a resource server answers `invalid_token` for every reason.",
             |r| r.error().as_str(),
+        ),
+        (
+            "REASON_ASSERTION_ERRORS",
+            "The OAuth error each reason is answered with to a jwt-bearer request presenting an ID-JAG (`invalid_grant` for a refused assertion, RFC 7523 section 3.1).",
+            |r| r.assertion_error().as_str(),
         ),
         (
             "REASON_CATEGORIES",
@@ -108,19 +113,24 @@ fn reasons_ts() -> String {
 /// `Reason::ALL`, under a row naming each category.
 fn errors_table() -> String {
     let mut out = String::new();
-    out.push_str("| reason | OAuth error | HTTP status | where | meaning |\n");
-    out.push_str("| --- | --- | --- | --- | --- |\n");
+    out.push_str("| reason | OAuth error | jwt-bearer error | HTTP status | where | meaning |\n");
+    out.push_str("| --- | --- | --- | --- | --- | --- |\n");
     let mut category: Option<Category> = None;
     for reason in Reason::ALL {
         if category != Some(reason.category()) {
             category = Some(reason.category());
-            let _ = writeln!(out, "| **{}** | | | | |", reason.category().as_str());
+            let _ = writeln!(out, "| **{}** | | | | | |", reason.category().as_str());
         }
+        // Both errors of a reason have the same status (400 but for
+        // invalid_client, server_error and invalid_token, which the
+        // jwt-bearer grant keeps).
+        assert_eq!(reason.error().status(), reason.assertion_error().status());
         let _ = writeln!(
             out,
-            "| `{}` | `{}` | {} | {} | {} |",
+            "| `{}` | `{}` | `{}` | {} | {} | {} |",
             reason.as_str(),
             reason.error().as_str(),
+            reason.assertion_error().as_str(),
             reason.error().status(),
             reason.origin().as_str(),
             reason.meaning()
@@ -167,7 +177,7 @@ fn the_generated_files_name_every_reason_once() {
             1,
             "{code}"
         );
-        assert_eq!(ts.matches(&format!("  {code}: ")).count(), 4, "{code}");
+        assert_eq!(ts.matches(&format!("  {code}: ")).count(), 5, "{code}");
         assert_eq!(table.matches(&format!("| `{code}` |")).count(), 1, "{code}");
     }
 }
