@@ -378,7 +378,7 @@ reasons! {
         error: InvalidRequest,
         category: Token,
         origin: Engine,
-        meaning: "A token is not of its declared type: an ID token as an access token or the reverse, a JWT as a refresh token, an opaque token of another kind (TX-23), or an assertion not typed `oauth-id-jag+jwt`.",
+        meaning: "A token is not of its declared type: an ID token as an access token or the reverse, a JWT as a refresh token, an opaque token of another kind (TX-23); an ID-JAG (`typ` `oauth-id-jag+jwt`) presented as a subject or actor token, or an assertion not typed so.",
     }
     TokenInactive {
         code: "token_inactive",

@@ -398,13 +398,21 @@ pub(crate) fn typ_is(typ: Option<&str>, name: &str) -> bool {
 }
 
 /// TX-23: explicit typing (RFC 9068 §2.1, RFC 8725 §3.11). This server's
-/// access tokens carry `typ: at+jwt`; an ID token never does.
+/// access tokens carry `typ: at+jwt`; an ID token never does; an ID-JAG
+/// (`oauth-id-jag+jwt`) is only ever presented with the jwt-bearer grant,
+/// so that its `client_id` binding cannot be side-stepped by an exchange.
 fn check_typing(
     role: Role,
     typ: Option<&str>,
     declared: TokenType,
     own: bool,
 ) -> Result<(), Refusal> {
+    if typ_is(typ, crate::assertion::ID_JAG_TYP) {
+        return Err(role.refuse(
+            Reason::TokenTypeMismatch,
+            "an ID-JAG (typ oauth-id-jag+jwt) is presented with the jwt-bearer grant only",
+        ));
+    }
     let at_jwt = typ_is(typ, "at+jwt");
     match declared {
         TokenType::AccessToken if own && !at_jwt => Err(role.refuse(

@@ -1947,3 +1947,61 @@ fn tx50_a_requested_jwt_is_an_access_token_answered_as_n_a_without_refresh() {
     );
     assert_eq!(granted(&d).act.as_ref().unwrap()["sub"], "agent-7");
 }
+
+#[test]
+fn tx23_rfc8725_s3_11_an_id_jag_is_never_exchanged_whatever_its_declared_type() {
+    // A trusted issuer's ID-JAG for this server, issued to another client:
+    // exchanged as a JWT it would side-step its client_id binding (draft
+    // §4.4.1), since translated tokens are bound by audience only (TX-26).
+    let claims = json!({"iss": EXTERNAL, "sub": "ext-user", "aud": ISSUER, "client_id": "someone-else",
+        "jti": "j", "iat": NOW, "exp": NOW + 300, "scope": "read"});
+    let typed = |typ: &str| {
+        sign(
+            &external_key(),
+            &json!({"alg": "EdDSA", "kid": "ext-1", "typ": typ}),
+            &claims,
+        )
+    };
+    let user = linked_user(EXTERNAL, "ext-user");
+    for typ in ["oauth-id-jag+jwt", "application/OAUTH-ID-JAG+JWT"] {
+        for kind in [JWT, AT, IDT] {
+            let d = decide(
+                form(&typed(typ), kind, &aud_a()),
+                translating_client(),
+                user.clone(),
+            );
+            assert_eq!(
+                refused(&d),
+                ("invalid_request", "token_type_mismatch"),
+                "{typ} {kind}"
+            );
+        }
+    }
+    granted(&decide(
+        form(&typed("JWT"), JWT, &aud_a()),
+        translating_client(),
+        user,
+    ));
+    // Nor one of this server's own, as a JWT subject or actor.
+    let own = sign(
+        &own_key(),
+        &json!({"alg": "EdDSA", "kid": "own-1", "typ": "oauth-id-jag+jwt"}),
+        &json!({"iss": ISSUER, "sub": "user-1", "aud": RAS, "client_id": "bff", "jti": "j", "iat": NOW, "exp": NOW + 300}),
+    );
+    let d = decide(form(&own, JWT, &aud_a()), client(json!({})), json!({}));
+    assert_eq!(refused(&d), ("invalid_request", "token_type_mismatch"));
+    let d = decide(
+        form(
+            &user_token(),
+            AT,
+            &[
+                ("audience", API_A),
+                ("actor_token", &own),
+                ("actor_token_type", JWT),
+            ],
+        ),
+        client(json!({})),
+        json!({}),
+    );
+    assert_eq!(refused(&d), ("invalid_request", "token_type_mismatch"));
+}

@@ -355,7 +355,7 @@ export const REASON_MEANINGS: { readonly [R in ReasonCode]: string } = {
   token_expired: "A presented token has expired (`exp`, with the clock leeway), or the tokens expire too soon for anything to be issued (TX-20, TX-51).",
   token_not_yet_valid: "A token's `nbf` is in the future, beyond the clock leeway (TX-20).",
   token_issued_in_future: "A token's `iat` is in the future, beyond the clock leeway (TX-20).",
-  token_type_mismatch: "A token is not of its declared type: an ID token as an access token or the reverse, a JWT as a refresh token, an opaque token of another kind (TX-23), or an assertion not typed `oauth-id-jag+jwt`.",
+  token_type_mismatch: "A token is not of its declared type: an ID token as an access token or the reverse, a JWT as a refresh token, an opaque token of another kind (TX-23); an ID-JAG (`typ` `oauth-id-jag+jwt`) presented as a subject or actor token, or an assertion not typed so.",
   token_inactive: "An opaque token's lookup found it inactive: unknown, expired, revoked, or its session ended (TX-21).",
   audience_mismatch: "A trusted issuer's token is not meant for this server (TX-24): for an ID-JAG, its `aud` is not this server's issuer alone; at a resource server, the token is not meant for it.",
   proof_of_possession_required: "The ID-JAG is bound to a key (`cnf`), and the engine checks no proof of possession (DPoP) for the jwt-bearer grant, so it is refused.",
