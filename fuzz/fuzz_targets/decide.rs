@@ -11,6 +11,15 @@
 //! server's tokens meant for the resource server, with the token's `sub` and
 //! `act`, within the chain bound; a refusal never echoes the token.
 //!
+//! An ID-JAG or a JWT may be requested (the extra form pairs name
+//! `requested_token_type`, and may replace the default `subject_token_type`):
+//! an ID-JAG's grant names one audience, carries no `act` and no refresh
+//! token, and lives at most `idJagLifetimeSeconds`.
+//!
+//! The same subject claims, signed as an ID-JAG, then go to
+//! `Engine::decide_assertion` with the extra form pairs (see
+//! `decide_assertion.rs`).
+//!
 //! Every description, of a failure or of an invalid token, holds only the
 //! characters RFC 6749 §5.2 allows (TX-71).
 //!
@@ -19,13 +28,15 @@
 //! subject header.
 #![no_main]
 
+mod decide_assertion;
+
 use better_auth_token_exchange::answer::Verdict;
 use better_auth_token_exchange::error::is_description_safe;
 use better_auth_token_exchange::verify::{Verification, VerifyCall};
 use better_auth_token_exchange::{DecideCall, Decision, Engine};
 use better_auth_token_exchange_fuzz::{
-    engine, external_key, form_pairs, own_key, sign_raw, CLIENT_SCOPES, GRANT, ISSUER, LINKED,
-    MAX_LIFETIME, NOW,
+    engine, external_key, form_pairs, own_key, sign_raw, CLIENT_SCOPES, GRANT, ID_JAG,
+    ID_JAG_LIFETIME, ISSUER, LINKED, MAX_LIFETIME, NOW,
 };
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value};
@@ -89,12 +100,17 @@ fuzz_target!(|data: &[u8]| {
     };
     let subject_token = sign_raw(&subject_key, subject_header, subject_payload);
     let subject_type = if flags & 0b10 != 0 { JWT } else { AT };
+    let extra_pairs = form_pairs(extra);
 
     let mut form = vec![
         ("grant_type".to_owned(), GRANT.to_owned()),
         ("subject_token".to_owned(), subject_token.clone()),
-        ("subject_token_type".to_owned(), subject_type.to_owned()),
     ];
+    // The extra pairs may name the subject token's type themselves (an ID
+    // token, for an ID-JAG).
+    if !extra_pairs.iter().any(|(k, _)| k == "subject_token_type") {
+        form.push(("subject_token_type".to_owned(), subject_type.to_owned()));
+    }
     let actor_token = if flags & 0b1 != 0 {
         let external_actor = flags & 0b1000 != 0;
         let (key, header) = if external_actor {
@@ -109,9 +125,17 @@ fuzz_target!(|data: &[u8]| {
     } else {
         None
     };
-    form.extend(form_pairs(extra));
+    form.extend(extra_pairs.iter().cloned());
 
     let policy = serde_json::from_slice::<Value>(policy_bytes).unwrap_or(Value::Null);
+    decide_assertion::run(
+        &ENGINE,
+        flags,
+        subject_payload,
+        &header_or_default(header, external_subject),
+        &extra_pairs,
+        &policy,
+    );
     let call = json!({
         "form": form,
         "now": NOW,
@@ -127,14 +151,46 @@ fuzz_target!(|data: &[u8]| {
     let decision = ENGINE.with(|engine| engine.decide(&call));
     if std::env::var_os("FUZZ_DEBUG").is_some() {
         match &decision {
-            Decision::Success(g) => eprintln!("granted {} {:?}", g.subject, g.scopes),
+            Decision::Success(g) => eprintln!(
+                "granted {} {} {:?}",
+                g.issued_token_type, g.subject, g.scopes
+            ),
             Decision::Failure(f) => eprintln!("refused {} {}", f.reason, f.description),
         }
     }
 
     match &decision {
+        Decision::Success(grant) if grant.issued_token_type == ID_JAG => {
+            // Draft §4.3: one audience (the other server), its resources and
+            // scope; no actor, no refresh token, a short lifetime.
+            assert_eq!(grant.audit.decision, Verdict::Granted);
+            let id_jag = grant
+                .id_jag
+                .as_ref()
+                .expect("an ID-JAG grant names its claims");
+            assert_eq!(grant.audiences, vec![id_jag.audience.clone()]);
+            assert_eq!(grant.resources, id_jag.resources);
+            assert_eq!(
+                (grant.token_type, grant.refresh_token, grant.act.as_ref()),
+                ("N_A", false, None)
+            );
+            assert!(grant.expires_at > NOW && grant.expires_at <= NOW + ID_JAG_LIFETIME);
+            let subject = claims(subject_payload).expect("a granted subject has JSON claims");
+            assert_eq!(
+                subject.get("sub").and_then(Value::as_str),
+                Some(grant.subject.as_str())
+            );
+            for (name, value) in &id_jag.claims {
+                assert_eq!(subject.get(name), Some(value));
+            }
+        }
         Decision::Success(grant) => {
             assert_eq!(grant.audit.decision, Verdict::Granted);
+            assert!(grant.id_jag.is_none());
+            if grant.issued_token_type != AT {
+                // A JWT: N_A, and never a refresh token.
+                assert_eq!((grant.token_type, grant.refresh_token), ("N_A", false));
+            }
             // TX-30: never wider than the client's registered scopes.
             assert!(grant
                 .scopes
@@ -197,6 +253,16 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+/// The header of the assertion: the fuzzer's, else an ID-JAG's of the
+/// subject's key.
+fn header_or_default(header: &[u8], external: bool) -> Vec<u8> {
+    if !header.is_empty() {
+        return header.to_vec();
+    }
+    let kid = if external { "ext-1" } else { "own-1" };
+    format!(r#"{{"alg":"EdDSA","kid":"{kid}","typ":"oauth-id-jag+jwt"}}"#).into_bytes()
+}
 
 /// The subject token presented to a resource server of `LINKED[0]`; flag bit
 /// 6 requires an actor, bit 7 bounds the chain to one level.

@@ -19,6 +19,12 @@ pub const EXTERNAL: &str = "https://idp.example";
 pub const NOW: i64 = 1_800_000_000;
 /// RFC 8693 grant type.
 pub const GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+/// RFC 7523 grant type (an ID-JAG presented to this server).
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+/// `requested_token_type` of an ID-JAG.
+pub const ID_JAG: &str = "urn:ietf:params:oauth:token-type:id-jag";
+/// Largest lifetime of an issued ID-JAG (the engine's default).
+pub const ID_JAG_LIFETIME: i64 = 300;
 /// Scopes of the exchanging client.
 pub const CLIENT_SCOPES: [&str; 4] = ["read", "write", "admin", "offline_access"];
 /// Targets linked to the exchanging client.
@@ -79,11 +85,17 @@ pub fn sign_raw(key: &SigningKey, header: &[u8], payload: &[u8]) -> String {
 }
 
 /// The engine every target uses: this server's and the external issuer's
-/// Ed25519 keys, and the cookbook keys under this server's issuer.
+/// Ed25519 keys, and the cookbook keys under this server's issuer. The
+/// external issuer's tokens of the default types are accepted, and its
+/// ID-JAGs too (with just-in-time provisioning).
 pub fn engine() -> Engine {
     let settings: EngineSettings = match serde_json::from_value(json!({
         "issuer": ISSUER,
-        "trustedIssuers": [{ "issuer": EXTERNAL, "audiences": [ISSUER] }],
+        "trustedIssuers": [{
+            "issuer": EXTERNAL, "audiences": [ISSUER],
+            "tokenTypes": ["access_token", "id_token", "jwt", "id_jag"],
+            "jitProvisioning": true,
+        }],
     })) {
         Ok(s) => s,
         Err(e) => panic!("fixture settings: {e}"),
