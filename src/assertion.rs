@@ -15,28 +15,21 @@
 
 use crate::answer::{AssertionDecision, AssertionGrant, AuditRecord, Failure, Provision, Verdict};
 use crate::config::{AssertionCall, ClientInput};
-use crate::decide::{
-    check_client, check_target, effective_policy, requested_within, scope_set, Client, GrantKind,
-};
+use crate::decide::{check_client, check_target, effective_policy, Client, GrantKind};
 use crate::error::quote;
 use crate::jose::{CompactJws, JoseError};
 use crate::reason::{Reason, Refusal};
 use crate::request::{
     check_single, missing, push_unique, scope, single, split_scope, targets, TokenType, MAX_TARGETS,
 };
+use crate::scope::{requested_within, scope_set};
 use crate::token::{string_claim, Role, Validator};
 use serde_json::{Map, Value};
 use verify::{verify, Assertion};
 
 mod verify;
 
-/// `grant_type` of RFC 7523 §2.1.
-pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-
-/// The `typ` of an ID-JAG (draft §3.1, RFC 8725 §3.11), compared ASCII
-/// case-insensitively, with or without the `application/` prefix (RFC 7515
-/// §4.1.9).
-pub const ID_JAG_TYP: &str = "oauth-id-jag+jwt";
+pub use crate::request::{ID_JAG_TYP, JWT_BEARER_GRANT_TYPE as GRANT_TYPE};
 
 /// Parameters that may appear at most once (TX-8, RFC 6749 §3.1).
 const SINGLE: [&str; 5] = [

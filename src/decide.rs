@@ -10,6 +10,7 @@ use crate::config::{
 use crate::error::{clean, quote};
 use crate::reason::{Reason, Refusal};
 use crate::request::{ExchangeRequest, TokenType, GRANT_TYPE};
+use crate::scope::{requested_within, scope_set};
 use crate::token::{Role, TokenFacts, Validator};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -43,7 +44,7 @@ impl GrantKind {
     pub(crate) fn uri(self) -> &'static str {
         match self {
             Self::Exchange => GRANT_TYPE,
-            Self::JwtBearer => crate::assertion::GRANT_TYPE,
+            Self::JwtBearer => crate::request::JWT_BEARER_GRANT_TYPE,
         }
     }
 
@@ -608,31 +609,6 @@ pub(crate) fn effective_policy(
         }
     }
     effective
-}
-
-/// TX-32: the requested scope, never widened, when `allowed` takes each of
-/// its values; else `scope_not_allowed` naming those it does not.
-pub(crate) fn requested_within(
-    requested: &[String],
-    allowed: &dyn Fn(&String) -> bool,
-) -> Result<Vec<String>, Refusal> {
-    let refused: Vec<&str> = requested
-        .iter()
-        .filter(|s| !allowed(s))
-        .map(String::as_str)
-        .collect();
-    if refused.is_empty() {
-        Ok(requested.to_vec())
-    } else {
-        Err(Refusal::new(
-            Reason::ScopeNotAllowed,
-            format!("scope {} may not be granted", quote(&refused.join(" "))),
-        ))
-    }
-}
-
-pub(crate) fn scope_set(list: &[String]) -> HashSet<&str> {
-    list.iter().map(String::as_str).collect()
 }
 
 /// TX-30 to TX-32: the grantable scope is the client's registered scope,

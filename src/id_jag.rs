@@ -8,10 +8,10 @@
 //! and resources instead of this server's.
 
 use crate::config::{ClientPolicy, IdJagTarget};
-use crate::decide::requested_within;
 use crate::error::quote;
 use crate::reason::{Reason, Refusal};
 use crate::request::{ExchangeRequest, TokenType};
+use crate::scope::requested_within;
 use crate::token::TokenFacts;
 use serde_json::{Map, Value};
 

@@ -30,6 +30,7 @@ pub mod jose;
 pub mod json;
 pub mod reason;
 pub mod request;
+pub mod scope;
 pub mod token;
 pub mod verify;
 #[cfg(feature = "wasm")]

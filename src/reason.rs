@@ -394,6 +394,13 @@ reasons! {
         origin: Engine,
         meaning: "A trusted issuer's token is not meant for this server (TX-24): for an ID-JAG, its `aud` is not this server's issuer alone; at a resource server, the token is not meant for it.",
     }
+    AssertionReplayed {
+        code: "assertion_replayed",
+        error: InvalidGrant,
+        category: Token,
+        origin: Plugin,
+        meaning: "The ID-JAG was redeemed before: its issuer and `jti` are used once, on every instance sharing the database.",
+    }
     ProofOfPossessionRequired {
         code: "proof_of_possession_required",
         error: InvalidRequest,
@@ -688,7 +695,7 @@ mod tests {
     fn all_lists_every_variant_grouped_by_category() {
         // A variant left out of ALL would be missing from the generated
         // files; the macro builds ALL from the same table, so count them.
-        assert_eq!(Reason::ALL.len(), 60);
+        assert_eq!(Reason::ALL.len(), 61);
         // Each category's reasons are together (resource-server ones last).
         let engine: Vec<Category> = Reason::ALL
             .iter()

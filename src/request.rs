@@ -8,6 +8,14 @@ use serde::{Deserialize, Serialize};
 /// `grant_type` value of RFC 8693 §2.1.
 pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 
+/// `grant_type` of RFC 7523 §2.1, the grant an ID-JAG is redeemed with.
+pub const JWT_BEARER_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// The `typ` of an ID-JAG (draft §3.1, RFC 8725 §3.11), compared ASCII
+/// case-insensitively, with or without the `application/` prefix (RFC 7515
+/// §4.1.9).
+pub const ID_JAG_TYP: &str = "oauth-id-jag+jwt";
+
 /// Most `audience` plus `resource` values one request may carry (TX-25).
 pub const MAX_TARGETS: usize = 128;
 /// Most scope tokens one request may carry (TX-25).

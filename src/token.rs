@@ -407,7 +407,7 @@ fn check_typing(
     declared: TokenType,
     own: bool,
 ) -> Result<(), Refusal> {
-    if typ_is(typ, crate::assertion::ID_JAG_TYP) {
+    if typ_is(typ, crate::request::ID_JAG_TYP) {
         return Err(role.refuse(
             Reason::TokenTypeMismatch,
             "an ID-JAG (typ oauth-id-jag+jwt) is presented with the jwt-bearer grant only",
