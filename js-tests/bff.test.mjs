@@ -276,6 +276,20 @@ describe("the request on the wire", () => {
       ["client_secret", "s3cret"],
     ]);
   });
+
+  test("short token type names: id_jag is the draft's id-jag URN (not id_jag)", async () => {
+    const { calls, fetch } = recorder();
+    const common = { tokenEndpoint: "https://as.example/token", clientAuth: { method: "client_secret_basic", clientId: "c", clientSecret: "s" }, fetch };
+    await exchangeToken({ ...common, subjectToken: "t", subjectTokenType: "id_token", requestedTokenType: "id_jag" });
+    await exchangeToken({ ...common, subjectToken: "t", subjectTokenType: "access_token", requestedTokenType: "refresh_token" });
+    assert.deepEqual(
+      calls.map(({ form }) => [form.get("subject_token_type"), form.get("requested_token_type")]),
+      [
+        ["urn:ietf:params:oauth:token-type:id_token", "urn:ietf:params:oauth:token-type:id-jag"],
+        ["urn:ietf:params:oauth:token-type:access_token", "urn:ietf:params:oauth:token-type:refresh_token"],
+      ],
+    );
+  });
 });
 
 describe("the cache", () => {

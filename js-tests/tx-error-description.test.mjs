@@ -71,6 +71,8 @@ const EXT_AUD = "https://as.tx71.example/";
 const RES_BILLING = "https://billing.api.example/";
 const RES_DPOP = "https://dpop.api.example/"; // issuance needs a DPoP proof
 const now = () => Math.floor(Date.now() / 1000);
+const JAG_ISS = "https://idp-jag.tx71.example"; // trusted for ID-JAGs, keys inline
+const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /** Reasons no token-endpoint request can produce, each with why. */
 const SKIPPED = {
@@ -84,6 +86,7 @@ const SKIPPED = {
 };
 
 let s; // the server
+let JAG, NOJAG; // clients registered for jwt-bearer: opted in to ID-JAGs, and not
 let A, B, PUB, NOOPT, NOGRANT, IMP, DEL, REQ, BADPOL, SURROGATE;
 let alice, agent;
 const keys = {
@@ -116,6 +119,30 @@ const nest = (depth) => {
   return act;
 };
 const target = [["audience", "billing"]];
+
+/** An ID-JAG of JAG_ISS for Alice (jag-alice), for client JAG at this server; `claims` override. */
+const idJag = (claims = {}) =>
+  jws(
+    { alg: "ES256", kid: "ec-1", typ: "oauth-id-jag+jwt" },
+    {
+      iss: JAG_ISS,
+      sub: "jag-alice",
+      aud: s.issuer,
+      client_id: JAG.client_id,
+      jti: `jti-${crypto.randomUUID()}`,
+      iat: now() - 5,
+      exp: now() + 300,
+      scope: "profile",
+      note: HOSTILE_TEXT,
+      ...claims,
+    },
+    { key: keys.ec },
+  );
+/** A jwt-bearer request (RFC 7523 §2.1) by `client` with HTTP Basic, hostile extras. */
+const redeemJag = (client, assertion) =>
+  s.post("/oauth2/token", [["grant_type", JWT_BEARER], ["assertion", assertion], ...EXTRAS], {
+    authorization: s.basicHeader(client.client_id, client.client_secret),
+  });
 
 /**
  * One case per reason. `send` overrides the request; `client` (default A)
@@ -434,6 +461,29 @@ const CASES = [
     pairs: () => [...subject(own.opaqueSurrogate), ...target],
   },
   {
+    reason: "id_jag_not_enabled",
+    name: "an ID-JAG presented by a client not opted in (allowedIdJag)",
+    send: () => redeemJag(NOJAG, idJag({ client_id: NOJAG.client_id })),
+  },
+  {
+    reason: "proof_of_possession_required",
+    name: "an ID-JAG bound to a key (cnf), hostile thumbprint",
+    error: "invalid_grant", // the jwt-bearer grant's error for it (REASON_ASSERTION_ERRORS)
+    send: () => redeemJag(JAG, idJag({ cnf: { jkt: HOSTILE_TEXT } })),
+  },
+  {
+    reason: "assertion_replayed",
+    name: "an ID-JAG redeemed a second time",
+    async setup() {
+      this.assertion = idJag({ sub: "jag-alice", [HOSTILE_TEXT]: HOSTILE_TEXT });
+      const first = await redeemJag(JAG, this.assertion);
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+    },
+    send() {
+      return redeemJag(JAG, this.assertion);
+    },
+  },
+  {
     reason: "issuance_failed",
     name: "the token store refusing the insert (with hostile text in its error)",
     pairs: () => [...subject(own.opaque), ["scope", "profile"]], // no target: an opaque token, stored
@@ -465,6 +515,7 @@ before(async () => {
     exchange: {
       trustedIssuers: [
         { issuer: EXT, audiences: [EXT_AUD], jwks: { keys: [keys.ed.jwk, keys.ec.jwk] }, providerId: "ext-idp" },
+        { issuer: JAG_ISS, audiences: [EXT_AUD], jwks: { keys: [keys.ec.jwk] }, providerId: "jag-idp", tokenTypes: ["id_jag"] },
       ],
     },
   });
@@ -485,11 +536,19 @@ before(async () => {
   );
   // JSON text can carry a lone surrogate (an escape); the metadata keeps it.
   SURROGATE = await s.createClient("lone surrogate", policy({ audiences: [`billing\ud800`] }));
+  JAG = await s.createClient("redeems ID-JAGs", {
+    grant_types: [JWT_BEARER],
+    response_types: [],
+    scope: "profile",
+    metadata: { allowedIdJag: true, tokenExchange: { trustedIssuers: [JAG_ISS] } },
+  });
+  NOJAG = await s.createClient("jwt-bearer, not opted in", { grant_types: [JWT_BEARER], response_types: [], scope: "profile" });
   for (const c of [A, B, IMP, DEL, REQ, BADPOL, SURROGATE]) await s.link(c, ["billing", RES_BILLING, RES_DPOP]);
 
   alice = await s.signUp("alice@example.com", "Alice");
   agent = await s.signUp("agent@example.com", "Agent");
   await s.linkAccount(alice, "ext-idp", "ext-alice");
+  await s.linkAccount(alice, "jag-idp", "jag-alice");
   // An account row whose user is gone (foreign keys off for this one insert).
   s.db.exec("PRAGMA foreign_keys = OFF");
   try {

@@ -210,7 +210,7 @@ export function tokenIdentity(token) {
   return storedHash(token.split(".").length === 3 ? token.slice(0, token.lastIndexOf(".")) : token);
 }
 
-const basicHeader = (id, secret) =>
+export const basicHeader = (id, secret) =>
   `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64")}`;
 
 /**

@@ -37,6 +37,8 @@ const handlers = {
   createClient: s.createClient,
   createResource: s.createResource,
   link: s.link,
+  linkAccount: s.linkAccount,
+  issuer: () => s.issuer,
   disableClient: s.disableClient,
   authorize: s.authorize,
   allRecords: s.allRecords,

@@ -9,12 +9,15 @@
 // - the audit trail holds exactly one record per attempt made on either (TX-60);
 // - a signing key added through instance 1 (better-auth's jwt plugin) is
 //   accepted by instance 2 at once, and a key retired through instance 1 is
-//   refused by instance 2 within its `jwksCacheTtlSeconds` (TX-20, TX-22).
+//   refused by instance 2 within its `jwksCacheTtlSeconds` (TX-20, TX-22);
+// - an ID-JAG redeemed on one instance is a replay on the other, also when
+//   both are presented at once (the redemption lives in the database).
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { decodeJwt, decodeProtectedHeader } from "jose";
-import { actor, subject } from "../helpers/server.mjs";
+import { jws, keyPair } from "../helpers/jws.mjs";
+import { actor, basicHeader, subject } from "../helpers/server.mjs";
 import { startInstances } from "./instances.mjs";
 
 const RES = "https://billing.api.example/"; // linked: access tokens for it are JWTs
@@ -243,5 +246,59 @@ describe("opaque access tokens", () => {
     assert.equal((await p.lastRecord()).reason, "token_inactive");
     // The subject token itself is untouched by the exchange and the revocation (TX-28).
     assert.equal((await two.introspect(A, subj)).body.active, true);
+  });
+});
+
+describe("ID-JAGs (jwt-bearer)", () => {
+  const IDP = "https://idp.instances.example";
+  const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+  const key = keyPair("p256", { kid: "idp-1", alg: "ES256" });
+  const p = pair({
+    exchange: { trustedIssuers: [{ issuer: IDP, audiences: ["unused"], jwks: { keys: [key.jwk] }, providerId: "idp", tokenTypes: ["id_jag"] }] },
+  });
+  let client, issuer;
+  before(async () => {
+    issuer = await p.one.call("issuer");
+    client = await p.one.call("createClient", "jwt-bearer", {
+      grant_types: [JWT_BEARER],
+      response_types: [],
+      scope: "profile",
+      metadata: { allowedIdJag: true, tokenExchange: { trustedIssuers: [IDP] } },
+    });
+    await p.one.call("linkAccount", p.alice, "idp", "idp-alice");
+  });
+  const idJag = () => {
+    const now = Math.floor(Date.now() / 1000);
+    return jws(
+      { alg: "ES256", kid: "idp-1", typ: "oauth-id-jag+jwt" },
+      { iss: IDP, sub: "idp-alice", aud: issuer, client_id: client.client_id, jti: crypto.randomUUID(), iat: now, exp: now + 300, scope: "profile" },
+      { key },
+    );
+  };
+  const redeem = (at, assertion) =>
+    at.post("/oauth2/token", [["grant_type", JWT_BEARER], ["assertion", assertion]], {
+      authorization: basicHeader(client.client_id, client.client_secret),
+    });
+
+  test("redeemed on instance 1, replayed on instance 2: invalid_grant (assertion_replayed)", async () => {
+    const jag = idJag();
+    const first = await redeem(p.one, jag);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal(typeof first.body.access_token, "string");
+    assert.deepEqual([(await p.lastRecord()).decision, (await p.lastRecord()).subject], ["granted", "idp-alice"]);
+    const again = await redeem(p.two, jag);
+    assert.deepEqual([again.status, again.body.error], [400, "invalid_grant"]);
+    assert.equal((await p.lastRecord()).reason, "assertion_replayed");
+  });
+
+  test("presented on both instances at once: one access token, one replay", async () => {
+    for (let round = 0; round < 5; round++) {
+      const jag = idJag();
+      const answers = await Promise.all([redeem(p.one, jag), redeem(p.two, jag)]);
+      assert.deepEqual(answers.map((r) => r.status).sort(), [200, 400], JSON.stringify(answers.map((r) => r.body)));
+      assert.equal(answers.find((r) => r.status === 400).body.error, "invalid_grant");
+    }
+    const reasons = (await p.one.call("allRecords")).slice(-10).map((r) => r.reason ?? r.decision);
+    assert.deepEqual(reasons.filter((r) => r === "assertion_replayed").length, 5, JSON.stringify(reasons));
   });
 });

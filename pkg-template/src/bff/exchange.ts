@@ -10,9 +10,9 @@
  */
 
 import { BodyTooLarge, fetchText, globalFetch, TimedOut, type Fetch, type FetchLike, type Signal } from "../shared/http.js";
-import { TOKEN_EXCHANGE_GRANT_TYPE } from "../shared/urns.js";
+import { TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_TYPE } from "../shared/urns.js";
 import type { ExchangeTokenCache } from "./cache.js";
-import type { ClientAuth, ExchangeTokenError, ExchangeTokenResult, TokenExchangeResponse, TokenType } from "./types.js";
+import type { ClientAuth, ExchangeTokenResult, TokenExchangeResponse, TokenType } from "./types.js";
 
 export type { AbortSignalLike, BodyStreamLike, Fetch, FetchLike, ResponseLike, Signal } from "../shared/http.js";
 export { TOKEN_EXCHANGE_GRANT_TYPE } from "../shared/urns.js";
@@ -53,8 +53,10 @@ export interface ExchangeTokenOptions {
 }
 
 /** A token type as its URI. */
+/** A token type's URI from its URI or short name (`id_jag` is the URN's `id-jag`). */
 function tokenTypeUri(type: string): string {
-  return type.includes(":") ? type : `${TOKEN_TYPE_PREFIX}${type}`;
+  if (type.includes(":")) return type;
+  return type === "id_jag" ? TOKEN_TYPE.idJag : `${TOKEN_TYPE_PREFIX}${type}`;
 }
 
 const list = (value: string | string[] | undefined): string[] =>

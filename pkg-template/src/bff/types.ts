@@ -7,8 +7,12 @@ import type { TokenTypeUri } from "../engine/types.js";
 
 export type { TokenTypeUri } from "../engine/types.js";
 
-/** A token type: the URI, or its short name (`access_token` for `urn:ietf:params:oauth:token-type:access_token`). */
-export type TokenType = TokenTypeUri | "access_token" | "refresh_token" | "id_token" | "jwt" | (string & {});
+/**
+ * A token type: the URI, or its short name (`access_token` for
+ * `urn:ietf:params:oauth:token-type:access_token`; `id_jag` for
+ * `urn:ietf:params:oauth:token-type:id-jag`).
+ */
+export type TokenType = TokenTypeUri | "access_token" | "refresh_token" | "id_token" | "jwt" | "id_jag" | (string & {});
 
 /**
  * How the client authenticates at the token endpoint (RFC 6749 §2.3.1):

@@ -64,6 +64,8 @@ export type Decision =
       chainExpiresAt?: number;
       issuedTokenType: TokenTypeUri;
       tokenType: "Bearer" | "N_A";
+      /** For an ID-JAG: what its claims name beyond the subject. */
+      idJag?: IdJagGrant;
       refreshToken: boolean;
       audit: AuditRecord;
     }
@@ -115,3 +117,35 @@ export type Verification =
       reason: ReasonCode;
       description: string;
     };
+
+/** What an ID-JAG names (draft-ietf-oauth-identity-assertion-authz-grant §3.1). */
+export interface IdJagGrant {
+  /** The resource authorization server's issuer (`aud`). */
+  audience: string;
+  /** The client's id at that server (`client_id`). */
+  clientId: string;
+  resources: string[];
+  /** From the subject ID token: `auth_time`, `acr`, `amr`, `email`, `email_verified`, `tenant`. */
+  claims: Record<string, unknown>;
+}
+
+/** The answer to `decideAssertion`. */
+export type AssertionDecision =
+  | {
+      type: "success";
+      /** The local user; absent when one is to be provisioned. */
+      userId?: string;
+      provision?: { email: string; emailVerified?: boolean; name?: string };
+      subject: string;
+      issuer: string;
+      jti: string;
+      /** The assertion's `exp`, seconds: how long its `jti` must be remembered. */
+      assertionExpiresAt: number;
+      resources: string[];
+      scopes: string[];
+      scope: string;
+      scopeChanged: boolean;
+      refreshToken: boolean;
+      audit: AuditRecord;
+    }
+  | Extract<Decision, { type: "failure" }>;

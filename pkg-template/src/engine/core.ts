@@ -12,8 +12,8 @@
  */
 import { Engine as WasmEngine, initSync, type SyncInitInput } from "../../wasm/engine.js";
 import { findNodeCrypto, nodeCryptoVerifier, type HostVerify, type NodeCryptoLike } from "./host-crypto.js";
-import type { Decision, KeysAnswer, Verification } from "./answers.js";
-import type { DecideCall, EngineSettings, FormPairs, Inspection, Jwks, VerifyCall } from "./types.js";
+import type { AssertionDecision, Decision, KeysAnswer, Verification } from "./answers.js";
+import type { AssertionCall, DecideCall, EngineSettings, FormPairs, Inspection, Jwks, VerifyCall } from "./types.js";
 
 /**
  * Returns a function that instantiates the wasm on its first call and does
@@ -123,6 +123,15 @@ export abstract class EngineBase {
     // What JSON cannot carry (a BigInt, a cycle) reaches the engine as
     // `null`, which it answers as an invalid call.
     return JSON.parse(this.#inner.decide(jsonText(call) ?? "null")) as Decision;
+  }
+
+  /**
+   * Decides one jwt-bearer request presenting an ID-JAG (RFC 7523 §2.1, the
+   * resource authorization server's side of cross-app access). Refusals are
+   * answered as data, never thrown.
+   */
+  decideAssertion(call: AssertionCall): AssertionDecision {
+    return JSON.parse(this.#inner.decideAssertion(jsonText(call) ?? "null")) as AssertionDecision;
   }
 
   /**

@@ -12,10 +12,11 @@ export type TokenTypeUri =
   | "urn:ietf:params:oauth:token-type:access_token"
   | "urn:ietf:params:oauth:token-type:refresh_token"
   | "urn:ietf:params:oauth:token-type:id_token"
-  | "urn:ietf:params:oauth:token-type:jwt";
+  | "urn:ietf:params:oauth:token-type:jwt"
+  | "urn:ietf:params:oauth:token-type:id-jag";
 
 /** Short names used in policy lists. */
-export type TokenTypeName = "access_token" | "refresh_token" | "id_token" | "jwt";
+export type TokenTypeName = "access_token" | "refresh_token" | "id_token" | "jwt" | "id_jag";
 
 /** OAuth error codes (RFC 6749 §5.2, RFC 8707 §2). */
 export type OAuthErrorCode =
@@ -45,6 +46,8 @@ export interface EngineSettings {
   maxActDepth?: number;
   /** Longest lifetime of an issued token, seconds; caps `expiresAt`. Default 3600. */
   maxLifetimeSeconds?: number;
+  /** Lifetime of an issued ID-JAG, seconds (never past the subject token's). Default 300, at most 3600. */
+  idJagLifetimeSeconds?: number;
   /** Trusted external issuers (token translation, TX-24). */
   trustedIssuers?: TrustedIssuer[];
   /**
@@ -73,6 +76,11 @@ export interface TrustedIssuer {
   audiences: string[];
   /** Token types accepted from this issuer. Default `["jwt", "id_token", "access_token"]`. */
   tokenTypes?: TokenTypeName[];
+  /**
+   * An ID-JAG of this issuer whose subject is linked to no local user creates
+   * one (from its `email`) instead of being refused. Default false.
+   */
+  jitProvisioning?: boolean;
 }
 
 /** Per-target overrides (TX-45); a request for several targets gets the strictest. */
@@ -126,6 +134,24 @@ export interface ClientPolicy {
   relaxDownscoping?: boolean;
   /** Overrides per target (audience name or resource URI). */
   targets?: Record<string, TargetPolicy>;
+  /** Token types the client may request (`requested_token_type`). Default `["access_token"]`. */
+  requestedTokenTypes?: TokenTypeName[];
+  /**
+   * The resource authorization servers (by issuer) the client may get
+   * ID-JAGs for (`requested_token_type` id-jag, `audience` = the issuer):
+   * its client id there, a scope ceiling and the `resource` values allowed.
+   */
+  idJag?: Record<string, IdJagTarget>;
+}
+
+/** One resource authorization server a client may get ID-JAGs for. */
+export interface IdJagTarget {
+  /** The client's `client_id` at that server (the ID-JAG's `client_id` claim). */
+  clientId: string;
+  /** Scope ceiling at that server; it is also what is granted when no `scope` is requested. */
+  scopes?: string[];
+  /** `resource` values allowed; without it, any absolute URI. */
+  resources?: string[];
 }
 
 /** The exchanging client, as the plugin found it. */
@@ -143,6 +169,8 @@ export type ClientInput =
       linkedResources: string[];
       /** Metadata `allowedTokenExchange === true` (TX-11). */
       allowedTokenExchange: boolean;
+      /** Metadata `allowedIdJag === true`: the client may present ID-JAGs (jwt-bearer grant). */
+      allowedIdJag?: boolean;
       policy?: ClientPolicy;
     }
   | {
@@ -210,6 +238,18 @@ export type TokenHint =
 export interface Inspection {
   subject?: TokenHint;
   actor?: TokenHint;
+  /** The `assertion` of a jwt-bearer request (RFC 7523 §2.1). */
+  assertion?: TokenHint;
+}
+
+/** A jwt-bearer request (RFC 7523 §2.1) presenting an ID-JAG, for `decideAssertion`. */
+export interface AssertionCall {
+  form: FormPairs;
+  /** Seconds since the epoch. */
+  now: number;
+  client: ClientInput;
+  /** The local user the assertion's subject is linked to (TX-24), when there is one. */
+  subjectUser?: SubjectUser;
 }
 
 /** A JSON Web Key Set (RFC 7517 §5), or a single JWK. */

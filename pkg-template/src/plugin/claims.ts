@@ -28,7 +28,7 @@ export async function actOfReference(db: Db, referenceId: string | undefined): P
     model: MODEL,
     where: [{ field: "id", value: referenceId.slice(RECORD_REFERENCE.length) }],
   });
-  if (!record || record.decision !== "granted") return undefined;
+  if (record?.decision !== "granted") return undefined;
   let act = record.act;
   if (typeof act === "string") {
     try {

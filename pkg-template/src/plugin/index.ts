@@ -6,6 +6,7 @@
  *   audit/       the records (trail.ts) and the admin query API (api.ts)
  *   revocation/  delegations and revocation that follows the chain
  *   refresh/     what refreshing an exchange's refresh token may give
+ *   jwt-bearer/  the jwt-bearer grant: ID-JAGs redeemed (cross-app access)
  * @internal
  */
 
@@ -13,13 +14,14 @@ import { extendOAuthProvider, type OAuthProviderExtension } from "@better-auth/o
 import { createAuthMiddleware } from "better-auth/api";
 import type { EngineBase } from "../engine/core.js";
 import type { EngineSettings } from "../engine/types.js";
-import { TOKEN_EXCHANGE_GRANT_TYPE } from "../shared/urns.js";
+import { ID_JAG_GRANT_PROFILE, JWT_BEARER_GRANT_TYPE, TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_TYPE } from "../shared/urns.js";
 import { auditEndpoints } from "./audit/api.js";
 import { actClaims } from "./claims.js";
 import { providerRefusesBody } from "./grant/form.js";
 import { saferAnswer } from "./errors.js";
 import { handle, preflight } from "./grant/handle.js";
 import { Exchange } from "./grant/state.js";
+import { handleAssertion } from "./jwt-bearer/handle.js";
 import { validateOptions } from "./options.js";
 import { authContext, endpointContext, hookAuthContext, returnedBy } from "./provider.js";
 import { isRefresh, refreshed, refreshing } from "./refresh/hooks.js";
@@ -38,9 +40,20 @@ export function makeTokenExchange(
   return (options: TokenExchangeOptions = {}): TokenExchangePlugin => {
     validateOptions(options);
     const x = new Exchange(options, createEngine);
+    // The resource AS's side of cross-app access (jwt-bearer/): registered
+    // only when a trusted IdP may issue ID-JAGs to this server.
+    const redeemsIdJags = (options.trustedIssuers ?? []).some((t) => t.tokenTypes?.includes("id_jag"));
     const extension: OAuthProviderExtension = {
-      grants: { [TOKEN_EXCHANGE_GRANT_TYPE]: (input) => handle(x, input) },
+      grants: {
+        [TOKEN_EXCHANGE_GRANT_TYPE]: (input) => handle(x, input),
+        ...(redeemsIdJags ? { [JWT_BEARER_GRANT_TYPE]: (input) => handleAssertion(x, input) } : {}),
+      },
       claims: { accessToken: actClaims },
+      // Discovery (RFC 8414): what the token endpoint issues by exchange, and the ID-JAG grant profile.
+      metadata: () => ({
+        identity_chaining_requested_token_types_supported: [TOKEN_TYPE.accessToken, TOKEN_TYPE.jwt, TOKEN_TYPE.idJag],
+        ...(redeemsIdJags ? { authorization_grant_profiles_supported: [ID_JAG_GRANT_PROFILE] } : {}),
+      }),
     };
     x.extension = extension;
     const hook = <T>(run: (ctx: ReturnType<typeof endpointContext>) => Promise<T>) =>

@@ -13,6 +13,7 @@ import {
   type OAuthProviderApi,
   type OAuthTokenResponse,
 } from "@better-auth/oauth-provider";
+import { signJWT } from "better-auth/plugins/jwt";
 import type { Jwks } from "../engine/types.js";
 import type { TokenExchangeClient, TokenExchangeContext } from "./types.js";
 
@@ -151,6 +152,19 @@ export function jwtPlugin(context: AuthContext): JwtPluginView | undefined {
     options: plugin.options,
     getJwks: plugin.endpoints?.getJwks as ((ctx: unknown) => Promise<unknown>) | undefined,
   };
+}
+
+/**
+ * A JWT signed with this server's keys (the jwt plugin's, as for its access
+ * tokens), with the header's `typ` and, when given, the key `kid`.
+ */
+export function signJwt(ctx: Ctx, jwt: { typ?: string; kid?: string; payload: Record<string, unknown> }): Promise<string> {
+  return signJWT(ctx, {
+    options: jwtPlugin(ctx.context)?.options as Parameters<typeof signJWT>[1]["options"],
+    header: jwt.typ ? { typ: jwt.typ } : {},
+    ...(jwt.kid ? { signingKeyId: jwt.kid } : {}),
+    payload: jwt.payload,
+  });
 }
 
 /** This server's key set through the jwt plugin's JWKS endpoint, or null. */

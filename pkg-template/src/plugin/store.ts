@@ -7,7 +7,10 @@
  * - `tokenExchangeDelegation`: one row per delegation (revocation/
  *   delegation.ts), its session and lineage, indexed for revocation that
  *   follows the chain (revocation/chain.ts), which walks delegations rather
- *   than exchanges.
+ *   than exchanges;
+ * - `tokenExchangeAssertion`: the ID-JAGs redeemed here (jwt-bearer grant),
+ *   one row per (issuer, `jti`) until it expires, so that none is redeemed
+ *   twice, whichever instance sees it (jwt-bearer/replay.ts).
  * @internal
  */
 
@@ -15,6 +18,7 @@ import type { StoredValue, TokenExchangeField } from "./types.js";
 
 export const MODEL = "tokenExchange";
 export const DELEGATION_MODEL = "tokenExchangeDelegation";
+export const ASSERTION_MODEL = "tokenExchangeAssertion";
 
 /** Prefix of the `referenceId` naming a record of the table. */
 export const RECORD_REFERENCE = "tx_";
@@ -68,6 +72,10 @@ export const schema = {
       resources: jsonColumn,
       subjectTokenType: { type: "string", required: false },
       actorTokenType: { type: "string", required: false },
+      // What the client asked for: an access token, a JWT or an ID-JAG; since 0.2.0.
+      requestedTokenType: { type: "string", required: false },
+      // The grant: token exchange, or jwt-bearer (an ID-JAG redeemed); since 0.2.0 (null: token exchange).
+      grantType: { type: "string", required: false },
       requestedScope: { type: "string", required: false },
       grantedScope: { type: "string", required: false },
       decision: { type: "string", required: true },
@@ -97,6 +105,15 @@ export const schema = {
       parentGrantId: { type: "string", required: false, index: true },
       createdAt: { type: "date", required: true },
       revokedAt: { type: "date", required: false },
+    } satisfies Record<string, TokenExchangeField>,
+  },
+  tokenExchangeAssertion: {
+    modelName: ASSERTION_MODEL,
+    fields: {
+      // `id` is the digest of (issuer, jti).
+      issuer: { type: "string", required: true },
+      expiresAt: { type: "date", required: true, index: true },
+      createdAt: { type: "date", required: true },
     } satisfies Record<string, TokenExchangeField>,
   },
 } as const;

@@ -49,6 +49,8 @@ export interface TokenExchangeClient {
 export interface ClientPolicyResult {
   /** The opt-in (TX-11): without `true` the client gets `unauthorized_client`. */
   allowedTokenExchange: boolean;
+  /** The opt-in of the jwt-bearer grant (presenting ID-JAGs); default false. */
+  allowedIdJag?: boolean;
   /** The client's exchange policy (TX-43, TX-45); omitted means the defaults. */
   policy?: ClientPolicy;
 }
@@ -72,8 +74,19 @@ export interface TrustedIssuerOptions {
    * (TX-22).
    */
   jwksUri?: string;
-  /** Token types accepted from this issuer. Default `["jwt", "id_token", "access_token"]`. */
+  /**
+   * Token types accepted from this issuer. Default `["jwt", "id_token",
+   * "access_token"]`; add `"id_jag"` for an enterprise IdP whose ID-JAGs
+   * clients redeem here (the jwt-bearer grant).
+   */
   tokenTypes?: TokenTypeName[];
+  /**
+   * An ID-JAG of this issuer whose subject is linked to no user here creates
+   * the user (from the assertion's `email`, which must not belong to a user
+   * already) and links it. Default false: such an ID-JAG is refused
+   * (`invalid_grant`, `subject_not_linked`).
+   */
+  jitProvisioning?: boolean;
   /**
    * The `providerId` of better-auth `account` rows that link this issuer's
    * subjects (`accountId` = the token's `sub`) to local users. Default: the
@@ -94,6 +107,8 @@ export interface TokenExchangeOptions {
   maxJsonDepth?: number;
   /** Deepest `act` chain accepted or produced (TX-25). Default 5. */
   maxActDepth?: number;
+  /** Lifetime of an ID-JAG this server issues, seconds (never past the subject token's). Default 300, at most 3600. */
+  idJagLifetimeSeconds?: number;
   /**
    * Refuse an exchange that names no `audience` or `resource` when the
    * client has no `defaultTargets` (`invalid_target`). Default false: such
@@ -199,6 +214,11 @@ export interface TokenExchangePlugin {
     /** One row per delegation: its session and lineage (revocation that follows the chain). */
     readonly tokenExchangeDelegation: {
       readonly modelName: "tokenExchangeDelegation";
+      readonly fields: { readonly [field: string]: TokenExchangeField };
+    };
+    /** The ID-JAGs redeemed here, until they expire (no `jti` twice). */
+    readonly tokenExchangeAssertion: {
+      readonly modelName: "tokenExchangeAssertion";
       readonly fields: { readonly [field: string]: TokenExchangeField };
     };
   };

@@ -20,6 +20,8 @@ export interface Granted {
   expiresAt?: number | undefined;
   grantedScope?: string | undefined;
   lineage?: Lineage | undefined;
+  /** Set for grants other than token exchange. */
+  grantType?: string | undefined;
 }
 
 /** The lineage and delegation columns of a granted record. */
@@ -51,6 +53,8 @@ export function toRecord(id: string, audit: AuditRecord, extra: Granted = {}): E
     resources: audit.resources ?? [],
     subjectTokenType: audit.subjectTokenType ?? null,
     actorTokenType: audit.actorTokenType ?? null,
+    requestedTokenType: audit.requestedTokenType ?? null,
+    grantType: extra.grantType ?? null,
     requestedScope: audit.requestedScope ?? null,
     grantedScope: granted ? (extra.grantedScope ?? audit.grantedScope ?? null) : null,
     decision: audit.decision,

@@ -33,6 +33,13 @@ export interface ExchangeRecord {
   resources: string[];
   subjectTokenType: string | null;
   actorTokenType: string | null;
+  /** The token type asked for (access token, JWT, ID-JAG); null in records before 0.2.0. */
+  requestedTokenType: string | null;
+  /**
+   * The grant: `urn:ietf:params:oauth:grant-type:jwt-bearer` for an ID-JAG
+   * redeemed here; null for a token exchange.
+   */
+  grantType: string | null;
   requestedScope: string | null;
   grantedScope: string | null;
   decision: "granted" | "refused";

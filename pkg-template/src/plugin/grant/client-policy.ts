@@ -68,12 +68,6 @@ async function linkedResources(
   return rows.filter((r) => !r.disabled);
 }
 
-/** The targets a request names (`audience`, `resource`), else the policy's defaults (TX-6, TX-9). */
-function targetsOf(form: FormPairs, policy: ClientPolicy | undefined): string[] {
-  const named = form.filter(([k, v]) => (k === "audience" || k === "resource") && v.length > 0).map(([, v]) => v);
-  return named.length > 0 ? named : (policy?.defaultTargets ?? []);
-}
-
 /**
  * The engine's view of an authenticated client: `linkedResources` holds the
  * targets of this request the client may have (the engine checks only
@@ -85,21 +79,21 @@ function targetsOf(form: FormPairs, policy: ClientPolicy | undefined): string[] 
 export async function authenticatedClient(
   ctx: Ctx,
   opts: ProviderOptions,
-  form: FormPairs,
+  request: { grant: "exchange" | "assertion"; targets: (policy: ClientPolicy | undefined) => string[] },
   client: TokenExchangeClient,
   method: string | undefined,
   options: TokenExchangeOptions,
   reads: RequestReads,
 ): Promise<ClientInput> {
-  let allowed: boolean;
+  let optedIn: { allowedTokenExchange: boolean; allowedIdJag: boolean };
   let policy: ClientPolicy | undefined;
   if (options.getClientPolicy) {
     const answer = await options.getClientPolicy(client, publicContext(ctx));
-    allowed = answer?.allowedTokenExchange === true;
+    optedIn = { allowedTokenExchange: answer?.allowedTokenExchange === true, allowedIdJag: answer?.allowedIdJag === true };
     policy = answer?.policy;
   } else {
     const metadata = parseMetadata(client.metadata);
-    allowed = metadata.allowedTokenExchange === true;
+    optedIn = { allowedTokenExchange: metadata.allowedTokenExchange === true, allowedIdJag: metadata.allowedIdJag === true };
     const raw = metadata.tokenExchange;
     policy = raw && typeof raw === "object" && !Array.isArray(raw) ? (raw as ClientPolicy) : undefined;
   }
@@ -111,14 +105,25 @@ export async function authenticatedClient(
     disabled: client.disabled === true,
     grantTypes,
     scopes: client.scopes ? [...client.scopes] : [],
-    allowedTokenExchange: allowed,
+    ...optedIn,
   };
-  if (!allowed) return { ...base, linkedResources: [] };
-  const resources = await linkedResources(ctx, opts, client.clientId, targetsOf(form, policy), reads);
+  // An unauthenticated or not opted-in caller causes no further read.
+  if (!(request.grant === "exchange" ? optedIn.allowedTokenExchange : optedIn.allowedIdJag)) {
+    return { ...base, linkedResources: [] };
+  }
+  const resources = await linkedResources(ctx, opts, client.clientId, request.targets(policy), reads);
   return {
     ...base,
     linkedResources: resources.map((r) => r.identifier),
     ...(policy || resources.some((r) => r.allowedScopes) ? { policy: withResourceCeilings(policy ?? {}, resources) } : {}),
+  };
+}
+
+/** The targets a token-exchange request names (`audience`, `resource`), else the policy's defaults (TX-6, TX-9). */
+export function exchangeTargets(form: FormPairs): (policy: ClientPolicy | undefined) => string[] {
+  return (policy) => {
+    const named = form.filter(([k, v]) => (k === "audience" || k === "resource") && v.length > 0).map(([, v]) => v);
+    return named.length > 0 ? named : (policy?.defaultTargets ?? []);
   };
 }
 

@@ -55,10 +55,12 @@ export class Engines {
       ...(o.maxJsonDepth !== undefined ? { maxJsonDepth: o.maxJsonDepth } : {}),
       ...(o.maxActDepth !== undefined ? { maxActDepth: o.maxActDepth } : {}),
       ...(o.requireTarget !== undefined ? { requireTarget: o.requireTarget } : {}),
+      ...(o.idJagLifetimeSeconds !== undefined ? { idJagLifetimeSeconds: o.idJagLifetimeSeconds } : {}),
       trustedIssuers: (o.trustedIssuers ?? []).map((t) => ({
         issuer: t.issuer,
         audiences: t.audiences,
         ...(t.tokenTypes ? { tokenTypes: t.tokenTypes } : {}),
+        ...(t.jitProvisioning ? { jitProvisioning: true } : {}),
       })),
     });
     const keySettings = {
@@ -72,6 +74,7 @@ export class Engines {
     };
     // Keys kept elsewhere (`jwt({ jwks: { remoteUrl } })`) are fetched like a trusted issuer's.
     const remoteUrl = jwtPlugin(ctx.context)?.remoteUrl;
+    this.#remoteKeys ??= new IssuerKeyCache(keySettings);
     const keys = new KeyResolver(
       engine,
       {
@@ -80,7 +83,7 @@ export class Engines {
         load: async (c) => (remoteUrl ? fetchJwks(remoteUrl, keySettings.fetchTimeoutMs) : ownJwks(endpointContext(c))),
       },
       keySettings,
-      (this.#remoteKeys ??= new IssuerKeyCache(keySettings)),
+      this.#remoteKeys,
     );
     const created = { engine, keys };
     if (this.#engines.size >= MAX_ISSUERS) this.#engines.delete(this.#engines.keys().next().value as string);

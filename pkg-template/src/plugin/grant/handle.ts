@@ -31,10 +31,10 @@ import {
   refreshFormat,
 } from "../provider.js";
 import { authenticate, claimedClientId, usedBasic } from "./client-auth.js";
-import { authenticatedClient } from "./client-policy.js";
+import { authenticatedClient, exchangeTargets } from "./client-policy.js";
 import { first, MAX_BODY_BYTES, readForm } from "./form.js";
 import { issue } from "./issue.js";
-import { accessTokenFacts, accessTokenGrant, linkedUserId, refreshTokenFacts } from "./lookups.js";
+import { accessTokenFacts, accessTokenGrant, externalUser, refreshTokenFacts } from "./lookups.js";
 import { RequestReads } from "./reads.js";
 import type { Exchange } from "./state.js";
 
@@ -111,7 +111,7 @@ async function exchange(x: Exchange, { ctx, opts, grantType }: GrantInput): Prom
   }
   const { engine, keys } = x.engines.for(ctx, opts);
   const client: ClientInput = auth.ok
-    ? await authenticatedClient(ctx, opts, form, auth.client, auth.method, x.options, reads)
+    ? await authenticatedClient(ctx, opts, { grant: "exchange", targets: exchangeTargets(form) }, auth.client, auth.method, x.options, reads)
     : auth.input;
 
   // Resolve only for a client the engine may accept: an unauthenticated
@@ -136,7 +136,7 @@ async function exchange(x: Exchange, { ctx, opts, grantType }: GrantInput): Prom
     }
     const actor = await lookup(inspection.actor, "actor");
     if (actor) call.actorFacts = actor.facts;
-    const subjectUser = await externalUser(x, ctx, inspection.subject);
+    const subjectUser = await externalUser(x.options, ctx.context.adapter, inspection.subject);
     if (subjectUser) call.subjectUser = subjectUser;
   }
 
@@ -183,7 +183,7 @@ async function opaqueFacts(
   declared: string | undefined,
   { refreshAccepted, now }: { refreshAccepted: boolean; now: number },
 ): Promise<{ facts: OpaqueTokenFacts; grantId?: string | undefined } | undefined> {
-  if (!hint || hint.format !== "opaque" || !token) return undefined;
+  if (hint?.format !== "opaque" || !token) return undefined;
   const { api } = providerApi(reads.context(ctx), opts);
   const db = reads.adapter(ctx);
   return reads.run(ctx, async () => {
@@ -199,13 +199,4 @@ async function opaqueFacts(
     }
     return undefined;
   });
-}
-
-/** TX-24: the local user linked to an external subject, when there is one. */
-async function externalUser(x: Exchange, ctx: Ctx, hint: TokenHint | undefined) {
-  if (!hint || hint.format !== "jwt" || !hint.issuer || !hint.subject) return undefined;
-  const trusted = (x.options.trustedIssuers ?? []).find((t) => t.issuer === hint.issuer);
-  if (!trusted) return undefined;
-  const userId = await linkedUserId(ctx.context.adapter, trusted.providerId ?? trusted.issuer, hint.subject);
-  return userId ? { issuer: trusted.issuer, sub: hint.subject, userId } : undefined;
 }

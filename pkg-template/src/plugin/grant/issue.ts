@@ -11,6 +11,7 @@ import type { OAuthTokenResponse } from "@better-auth/oauth-provider";
 import { getCurrentAdapter, runWithTransaction } from "@better-auth/core/context";
 import type { Decision } from "../../engine/answers.js";
 import { tokenIdentity } from "../../shared/digest.js";
+import { TOKEN_TYPE } from "../../shared/urns.js";
 import { describe } from "../../shared/http.js";
 import { encodeInlineReference, type Lineage, refuse, toRecord } from "../audit/trail.js";
 import { isOAuthAnswer, NOT_RECORDED, oauthError, SESSION_ENDED } from "../errors.js";
@@ -29,6 +30,7 @@ import { liveSession, revokeDescendants } from "../revocation/chain.js";
 import type { DelegationPlan } from "../revocation/delegation.js";
 import { newRecordId, RECORD_REFERENCE } from "../store.js";
 import type { ExchangeRecord, TokenExchangeClient } from "../types.js";
+import { issueSigned } from "./issue-signed.js";
 import type { RequestReads } from "./reads.js";
 import type { Exchange } from "./state.js";
 
@@ -52,6 +54,12 @@ export interface IssueInput {
 
 export async function issue(x: Exchange, input: IssueInput): Promise<OAuthTokenResponse> {
   const { ctx, opts, decision, started } = input;
+  if (decision.issuedTokenType !== TOKEN_TYPE.accessToken) {
+    // An ID-JAG or a JWT names the user: one that exists here.
+    const user = (await ctx.context.internalAdapter.findUserById(decision.userId)) as ProviderUser | null;
+    if (!user) return subjectNotFound(x, ctx, decision);
+    return issueSigned(x, { ctx, opts, decision, started, clientId: input.client.clientId, user });
+  }
   // TX-51: the provider computes exp from its configured lifetime and its
   // own clock; lower the lifetime for this call so exp <= the cap (one
   // second of margin for the clock ticking in between).

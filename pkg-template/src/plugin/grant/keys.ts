@@ -88,7 +88,7 @@ export class KeyResolver {
    * already reloaded during this request (at most one reload per request).
    */
   async ensure(hint: TokenHint | undefined, ctx: TokenExchangeContext, reloaded: Set<string>): Promise<void> {
-    if (!hint || hint.format !== "jwt" || typeof hint.issuer !== "string") return;
+    if (hint?.format !== "jwt" || typeof hint.issuer !== "string") return;
     const issuer = hint.issuer;
     const own = issuer === this.#own.issuer;
     const trusted = own ? undefined : this.#settings.trustedIssuers.find((t) => t.issuer === issuer);

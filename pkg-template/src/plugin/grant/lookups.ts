@@ -5,9 +5,10 @@
  * @internal
  */
 
-import type { ActClaim, OpaqueTokenFacts } from "../../engine/types.js";
+import type { ActClaim, OpaqueTokenFacts, SubjectUser, TokenHint } from "../../engine/types.js";
 import { actOfReference } from "../claims.js";
 import type { Db, RefreshTokenFormat, Where } from "../provider.js";
+import type { TokenExchangeOptions } from "../types.js";
 
 const INACTIVE: OpaqueTokenFacts = { active: false, tokenType: "access_token" };
 
@@ -193,4 +194,17 @@ export async function linkedUserId(
     ],
   });
   return account?.userId ?? undefined;
+}
+
+/** TX-24: the local user linked to an external subject, when there is one. */
+export async function externalUser(
+  options: TokenExchangeOptions,
+  db: Db,
+  hint: TokenHint | undefined,
+): Promise<SubjectUser | undefined> {
+  if (hint?.format !== "jwt" || !hint.issuer || !hint.subject) return undefined;
+  const trusted = (options.trustedIssuers ?? []).find((t) => t.issuer === hint.issuer);
+  if (!trusted) return undefined;
+  const userId = await linkedUserId(db, trusted.providerId ?? trusted.issuer, hint.subject);
+  return userId ? { issuer: trusted.issuer, sub: hint.subject, userId } : undefined;
 }

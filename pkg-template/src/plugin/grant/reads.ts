@@ -27,7 +27,7 @@ type FindMany = Parameters<Db["findMany"]>[0];
 
 /** `field = value` (better-auth's default operator), the only condition; else undefined. */
 function equality(where: readonly Where[] | undefined): { field: string; value: string } | undefined {
-  if (!where || where.length !== 1) return undefined;
+  if (where?.length !== 1) return undefined;
   const [w] = where as [Where & { connector?: string }];
   if (w.operator !== undefined && w.operator !== "eq") return undefined;
   if (w.connector !== undefined && w.connector !== "AND") return undefined;

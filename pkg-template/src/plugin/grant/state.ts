@@ -57,9 +57,9 @@ export class Exchange {
     }
   }
 
-  /** Writes a refusal's record, then answers it. */
-  async refuse(ctx: Ctx, audit: AuditRecord, answer: RefusalAnswer): Promise<never> {
-    await this.record(ctx, toRecord(newRecordId(), audit));
+  /** Writes a refusal's record (of `grantType`, when not token exchange), then answers it. */
+  async refuse(ctx: Ctx, audit: AuditRecord, answer: RefusalAnswer, grantType?: string): Promise<never> {
+    await this.record(ctx, toRecord(newRecordId(), audit, grantType ? { grantType } : {}));
     throw oauthError(answer.status, answer.error, answer.description, answer.challenge);
   }
 

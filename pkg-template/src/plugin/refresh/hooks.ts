@@ -6,14 +6,13 @@
  * @internal
  */
 
-import { signJWT } from "better-auth/plugins/jwt";
 import { decodeJson } from "../../shared/b64json.js";
 import { isJwt } from "../../shared/digest.js";
 import { describe } from "../../shared/http.js";
 import { isApiError, oauthError } from "../errors.js";
 import { accessTokenWhere } from "../grant/lookups.js";
 import type { Exchange } from "../grant/state.js";
-import { type Ctx, jwtPlugin, opaqueAccessPrefix, providerApi, providerOptions, type ProviderOptions, returnedBy } from "../provider.js";
+import { type Ctx, opaqueAccessPrefix, providerApi, providerOptions, type ProviderOptions, returnedBy, signJwt } from "../provider.js";
 import { isExchangeSession, revokeDescendants } from "../revocation/chain.js";
 import { capRefreshRow, refreshRow } from "./cap.js";
 
@@ -144,11 +143,10 @@ async function capAccessToken(
   if (isJwt(token)) {
     const jwt = issuedJwt(token);
     if (typeof jwt.payload.exp === "number" && jwt.payload.exp <= endsAt) return undefined;
-    accessToken = await signJWT(ctx, {
-      options: jwtPlugin(ctx.context)?.options as Parameters<typeof signJWT>[1]["options"],
-      header: typeof jwt.header.typ === "string" ? { typ: jwt.header.typ } : {},
+    accessToken = await signJwt(ctx, {
+      ...(typeof jwt.header.typ === "string" ? { typ: jwt.header.typ } : {}),
       // The same key (a resource may pin one).
-      ...(typeof jwt.header.kid === "string" ? { signingKeyId: jwt.header.kid } : {}),
+      ...(typeof jwt.header.kid === "string" ? { kid: jwt.header.kid } : {}),
       payload: { ...jwt.payload, exp: endsAt },
     });
   } else {
