@@ -11,6 +11,7 @@
 // "cpu" lines with its CPU time and SQL statements so far).
 
 import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
 import { createInterface } from "node:readline";
 import { extendOAuthProvider } from "@better-auth/oauth-provider";
 import Database from "better-sqlite3";
@@ -32,6 +33,15 @@ pg.Client.prototype.query = function countedQuery(...args) {
 };
 
 const RESOURCE = "https://orders.api.example/";
+const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+// Cross-app access: the resource AS the product issues ID-JAGs for, and the
+// bench's own IdP whose ID-JAGs the product redeems (its key: the load
+// generator mints one assertion per request).
+const RAS = "https://ras.bench.example";
+const BENCH_IDP = "https://idp.bench.example";
+const { privateKey: benchIdpPrivate, publicKey: benchIdpPublic } = generateKeyPairSync("ed25519");
+const benchIdpJwk = { ...benchIdpPublic.export({ format: "jwk" }), kid: "bench-idp", alg: "EdDSA", use: "sig" };
+const benchIdpKey = { ...benchIdpPrivate.export({ format: "jwk" }), kid: "bench-idp" };
 const TARGET = "https://billing.api.example/";
 // "wal" or "default" (SQLite's journal), or "postgres": a database of its own
 // on a throwaway local cluster (js-tests/helpers/postgres.mjs).
@@ -68,6 +78,7 @@ const issueOnly = {
  * their tokens, and the requests of the three exchange scenarios.
  */
 async function setUp({ exchange, extraPlugins }) {
+  const product = exchange !== false;
   const s = await startServer({
     provider: { clientPrivileges: () => true },
     exchange,
@@ -80,8 +91,21 @@ async function setUp({ exchange, extraPlugins }) {
   if (journal === "wal") s.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
   for (const id of [RESOURCE, TARGET]) await s.createResource(id);
   const client = await s.createClient("bench", {
-    grant_types: ["authorization_code", "refresh_token", "client_credentials", GRANT, ISSUE_ONLY],
+    grant_types: ["authorization_code", "refresh_token", "client_credentials", GRANT, ISSUE_ONLY, ...(product ? [JWT_BEARER] : [])],
     client_credentials_scopes: ["orders:read"],
+    // The product's client may also get ID-JAGs (as at an IdP) and redeem the bench IdP's (as at a resource AS).
+    metadata: product
+      ? {
+          allowedTokenExchange: true,
+          allowedIdJag: true,
+          tokenExchange: {
+            trustedIssuers: [BENCH_IDP],
+            subjectTokenTypes: ["access_token", "id_token"],
+            requestedTokenTypes: ["access_token", "id_jag"],
+            idJag: { [RAS]: { clientId: "bench-at-ras", scopes: ["orders:read"], resources: [TARGET] } },
+          },
+        }
+      : { allowedTokenExchange: true },
   });
   await s.link(client, [RESOURCE, TARGET]);
   const user = await s.signUp("bench@example.com", "Bench");
@@ -90,6 +114,8 @@ async function setUp({ exchange, extraPlugins }) {
   const subject = await jwtOf(user);
   const actor = await jwtOf(agent);
   const opaque = (await s.authorize(user, client, { scope: "profile orders:read" })).access_token;
+  const idToken = product ? (await s.authorize(user, client, { scope: "openid profile" })).id_token : undefined;
+  if (product) await s.linkAccount(user, BENCH_IDP, "bench-user");
   assert.equal(subject.split(".").length, 3, "the subject token is a JWT");
   assert.equal(opaque.split(".").length, 1, "the opaque subject token is opaque");
   const request = (pairs) => ({
@@ -122,6 +148,26 @@ async function setUp({ exchange, extraPlugins }) {
       ["resource", TARGET],
       ["scope", "orders:read"],
     ]),
+    idJagIssue: request([
+      ["grant_type", GRANT],
+      ["subject_token", idToken ?? ""],
+      ["subject_token_type", TT.id],
+      ["requested_token_type", "urn:ietf:params:oauth:token-type:id-jag"],
+      ["audience", RAS],
+      ["resource", TARGET],
+      ["scope", "orders:read"],
+    ]),
+    idJagRedeem: {
+      ...request([]),
+      mint: {
+        key: benchIdpKey,
+        claims: { iss: BENCH_IDP, sub: "bench-user", aud: s.issuer, client_id: client.client_id, resource: TARGET, scope: "orders:read" },
+        form: [
+          ["grant_type", JWT_BEARER],
+          ["scope", "orders:read"],
+        ],
+      },
+    },
     issueOnly: request([
       ["grant_type", ISSUE_ONLY],
       ["user_id", user.user.id],
@@ -131,7 +177,10 @@ async function setUp({ exchange, extraPlugins }) {
   };
 }
 
-const product = await setUp({ exchange: {}, extraPlugins: [issueOnly] });
+const product = await setUp({
+  exchange: { trustedIssuers: [{ issuer: BENCH_IDP, jwks: { keys: [benchIdpJwk] }, audiences: ["bench"], tokenTypes: ["id_jag"] }] },
+  extraPlugins: [issueOnly],
+});
 const baseline = await setUp({ exchange: false, extraPlugins: [handwrittenExchange(), issueOnly] });
 const cases = {
   product_impersonation: product.impersonation,
@@ -140,12 +189,16 @@ const cases = {
   baseline_delegation: baseline.delegation,
   product_opaque: product.opaque,
   baseline_opaque: baseline.opaque,
+  idjag_issue: product.idJagIssue,
+  idjag_redeem: product.idJagRedeem,
   issue_only: product.issueOnly,
   client_credentials: product.clientCredentials,
 };
-// Each answers 200 with an access token before anything is timed; a
-// delegation's carries `act`.
-for (const [name, { url, headers, body }] of Object.entries(cases)) {
+// Each answers 200 with a JWT before anything is timed; a delegation's
+// carries `act`. (The redemption's assertions are minted by the load
+// generator, bench/http.mjs: checked there, by its non-2xx count.)
+for (const [name, { url, headers, body, mint }] of Object.entries(cases)) {
+  if (mint) continue;
   const r = await fetch(url, { method: "POST", headers, body });
   const answer = await r.json();
   assert.equal(r.status, 200, `${name}: ${JSON.stringify(answer)}`);

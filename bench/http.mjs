@@ -13,6 +13,7 @@
 // PostgreSQL.
 
 import { spawn } from "node:child_process";
+import { createPrivateKey, randomUUID, sign } from "node:crypto";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
@@ -44,10 +45,35 @@ async function startServerProcess(journal, nodeArgs = []) {
   };
 }
 
-function fire({ url, headers, body }, { connections, seconds }) {
+/**
+ * A form body with an ID-JAG minted for this request (each is redeemed
+ * once): an Ed25519 JWS of the bench's IdP, signed here with node:crypto.
+ */
+function mintedBody({ key, claims, form }) {
+  const privateKey = createPrivateKey({ key, format: "jwk" });
+  const b64 = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const header = b64({ alg: "EdDSA", kid: key.kid, typ: "oauth-id-jag+jwt" });
+  return () => {
+    const now = Math.floor(Date.now() / 1000);
+    const input = `${header}.${b64({ ...claims, jti: randomUUID(), iat: now, exp: now + 300 })}`;
+    const assertion = `${input}.${sign(null, Buffer.from(input), privateKey).toString("base64url")}`;
+    return new URLSearchParams([...form, ["assertion", assertion]]).toString();
+  };
+}
+
+function fire({ url, headers, body, mint }, { connections, seconds }) {
+  const next = mint ? mintedBody(mint) : undefined;
   return new Promise((resolve, reject) => {
     autocannon(
-      { url, method: "POST", headers, body, connections, duration: seconds, pipelining: 1 },
+      {
+        url,
+        method: "POST",
+        headers,
+        connections,
+        duration: seconds,
+        pipelining: 1,
+        ...(next ? { requests: [{ setupRequest: (request) => ({ ...request, body: next() }) }] } : { body }),
+      },
       (error, result) => (error ? reject(error) : resolve(result)),
     );
   });
@@ -112,6 +138,8 @@ export const DATABASES = {
 export const SCENARIOS = ["impersonation", "delegation", "opaque"];
 
 const LABELS = {
+  idjag_issue: "ID-JAG issued (IdP: id_token exchanged)",
+  idjag_redeem: "ID-JAG redeemed (jwt-bearer)",
   issue_only: "minimal user-token grant",
   client_credentials: "client_credentials",
 };
@@ -123,6 +151,8 @@ export function ratios(r) {
     SCENARIOS.map((k) => [k, c[`product_${k}`].rps / c[`baseline_${k}`].rps]),
   );
   out.exchangeVsClientCredentials = c.product_impersonation.rps / c.client_credentials.rps;
+  out.idJagIssueVsClientCredentials = c.idjag_issue.rps / c.client_credentials.rps;
+  out.idJagRedeemVsClientCredentials = c.idjag_redeem.rps / c.client_credentials.rps;
   return out;
 }
 
@@ -148,7 +178,9 @@ export function render(r) {
       rows,
     ) +
     SCENARIOS.map((k) => `\nratio product / hand-written baseline, ${k} (req/s): ${fmt.ratio(q[k])}`).join("") +
-    `\nratio token exchange (impersonation) / client_credentials (req/s): ${fmt.ratio(q.exchangeVsClientCredentials)}`
+    `\nratio token exchange (impersonation) / client_credentials (req/s): ${fmt.ratio(q.exchangeVsClientCredentials)}` +
+    `\nratio ID-JAG issued / client_credentials (req/s): ${fmt.ratio(q.idJagIssueVsClientCredentials)}` +
+    `\nratio ID-JAG redeemed / client_credentials (req/s): ${fmt.ratio(q.idJagRedeemVsClientCredentials)}`
   );
 }
 
@@ -160,6 +192,8 @@ export function summary(byDatabase) {
     ...dbs.map((d) => fmt.ratio(ratios(byDatabase[d])[k])),
   ]);
   rows.push(["exchange / client_credentials", ...dbs.map((d) => fmt.ratio(ratios(byDatabase[d]).exchangeVsClientCredentials))]);
+  rows.push(["ID-JAG issued / client_credentials", ...dbs.map((d) => fmt.ratio(ratios(byDatabase[d]).idJagIssueVsClientCredentials))]);
+  rows.push(["ID-JAG redeemed / client_credentials", ...dbs.map((d) => fmt.ratio(ratios(byDatabase[d]).idJagRedeemVsClientCredentials))]);
   for (const k of SCENARIOS) {
     rows.push([`SQL per exchange, ${k}: product, baseline`, ...dbs.map((d) => {
       const c = byDatabase[d].cases;
