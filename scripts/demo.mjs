@@ -9,6 +9,10 @@
 // delegation, a second delegation hop, a may_act refusal, a scope
 // escalation refusal and revocation following the two-hop chain (a revoked
 // token, then the user signing out), and prints the plugin's audit table.
+// Last, cross-app access (ID-JAG): a second better-auth server with the
+// plugin is an MCP server's authorization server; the MCP client exchanges
+// the user's ID token at the first for an ID-JAG and redeems it at the
+// second (jwt-bearer, with @modelcontextprotocol/client), once.
 //
 // The exchanges go through the package's BFF helper (`exchangeToken`), and
 // each API verifies what it receives with the resource-server helper
@@ -18,9 +22,11 @@
 // reason); the first one that is not as expected stops the demo with exit
 // code 1. The server is stopped and its directory removed in every case.
 
+import http from "node:http";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { isDeepStrictEqual } from "node:util";
+import { exchangeJwtAuthGrant } from "@modelcontextprotocol/client";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { GRANT, startServer, TT } from "../js-tests/helpers/server.mjs";
 
@@ -36,6 +42,20 @@ const API_B = "https://api-b.example/";
 /** Alice's tokens for the agent platform carry `may_act` naming the planner agent. */
 const AGENTS = "https://agents.example/";
 const SCOPES = ["openid", "profile", "email", "offline_access", "a:read", "b:read", "b:write"];
+/** Step 7: the MCP server behind the second authorization server, and its scope. */
+const MCP = "https://mcp.example/mcp";
+const MCP_SCOPE = "mcp:tools";
+const ID_JAG = "urn:ietf:params:oauth:token-type:id-jag";
+const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/** A free loopback port (the second server's issuer is configured before it starts). */
+async function freePort() {
+  const probe = http.createServer();
+  await new Promise((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
 
 // ---------------------------------------------------------------- output --
 
@@ -141,6 +161,8 @@ function mustIssue(step, r) {
 }
 
 /** Prints one check and throws when it does not hold. */
+const checks = () => out("  checks");
+
 function check(step, what, actual, expected) {
   if (isDeepStrictEqual(actual, expected)) {
     out(`    ok  ${what}`);
@@ -155,6 +177,7 @@ function check(step, what, actual, expected) {
 // ------------------------------------------------------------------ demo --
 
 let server;
+let resourceAs; // step 7's second server
 let exitCode = 0;
 try {
   await main();
@@ -166,10 +189,11 @@ try {
   else out(`DEMO FAILED: ${error?.stack ?? error}`);
   out(rule("!"));
 } finally {
-  if (server) {
-    await server.stop();
+  for (const [name, running] of [["server", server], ["second server", resourceAs]]) {
+    if (!running) continue;
+    await running.stop();
     out();
-    out("server stopped; its temporary directory (SQLite database) removed");
+    out(`${name} stopped; its temporary directory (SQLite database) removed`);
   }
 }
 process.exitCode = exitCode;
@@ -328,7 +352,7 @@ async function main() {
   const subject = (token) => [["subject_token", token], ["subject_token_type", TT.access]];
   const actor = (token) => [["actor_token", token], ["actor_token_type", TT.access]];
   const lastAudit = async () => (await s.records()).at(-1);
-  const checks = () => out("  checks");
+
 
   // ---- step 1
   heading("Step 1  Impersonation: the BFF exchanges Alice's token for API A, then API B");
@@ -572,5 +596,141 @@ async function main() {
     ],
   );
 
+  await crossAppAccess(s, discovery);
+
   heading("All steps behaved as expected");
+}
+
+/**
+ * Step 7: cross-app access (ID-JAG, draft-ietf-oauth-identity-assertion-authz-grant;
+ * MCP's enterprise-managed authorization). The demo's server is the
+ * enterprise IdP; a second better-auth server with the plugin is the MCP
+ * server's authorization server.
+ */
+async function crossAppAccess(idp, idpDiscovery) {
+  heading("Step 7  Cross-app access (ID-JAG): from the IdP to an MCP server's authorization server");
+  prose(
+    "An MCP client holds Alice's ID token from the enterprise IdP (the server above). It exchanges it at " +
+      "the IdP for an ID-JAG (RFC 8693, requested_token_type id-jag) naming a second authorization " +
+      "server, the MCP server's, and redeems that there with the jwt-bearer grant (RFC 7523) for an access " +
+      "token for the MCP server. No browser, no consent screen: the IdP's policy decides.",
+  );
+  const port = await freePort();
+  const rasIssuer = `http://127.0.0.1:${port}/api/auth`;
+  resourceAs = await startServer({
+    port,
+    provider: { scopes: [...SCOPES, MCP_SCOPE] },
+    exchange: {
+      trustedIssuers: [
+        // The IdP, trusted for ID-JAGs only; its keys from its jwks_uri.
+        { issuer: idp.issuer, jwksUri: idpDiscovery.jwks_uri, audiences: [rasIssuer], tokenTypes: ["id_jag"] },
+      ],
+    },
+  });
+  const ras = resourceAs;
+  labels.set(ras.issuer, "MCP authorization server");
+  labels.set(MCP, "MCP server");
+  await ras.createResource(MCP);
+  const rasMetadata = { allowedIdJag: true, tokenExchange: { trustedIssuers: [idp.issuer] } };
+  const rasClient = await ras.createClient("MCP client", {
+    grant_types: [JWT_BEARER],
+    response_types: [],
+    scope: MCP_SCOPE,
+    metadata: rasMetadata,
+  });
+  await ras.link(rasClient, [MCP]);
+  labels.set(rasClient.client_id, "mcp client (at the MCP AS)");
+  const idpMetadata = {
+    allowedTokenExchange: true,
+    tokenExchange: {
+      subjectTokenTypes: ["id_token"],
+      requestedTokenTypes: ["id_jag"],
+      idJag: { [ras.issuer]: { clientId: rasClient.client_id, scopes: [MCP_SCOPE], resources: [MCP] } },
+    },
+  };
+  const idpClient = await idp.createClient("MCP client", { scope: "openid profile email", metadata: idpMetadata });
+  labels.set(idpClient.client_id, "mcp client (at the IdP)");
+  // Alice signed out in step 6; she signs in again. At the MCP AS she is a
+  // user too, linked to her IdP identity (an account row).
+  const alice = await idp.signIn("alice@example.com");
+  const rasAlice = await ras.signUp("alice@example.com", "Alice");
+  await ras.linkAccount(rasAlice, idp.issuer, alice.user.id);
+  labels.set(rasAlice.user.id, "alice (at the MCP AS)");
+
+  subheading("Setup");
+  table([
+    ["MCP authorization server", `${ras.issuer}  (a second better-auth server, SQLite)`],
+    ["", `trustedIssuers  [{ issuer: <IdP>, tokenTypes: ["id_jag"], jwksUri: <IdP's jwks_uri> }]`],
+    ["MCP server (resource)", MCP],
+    ["mcp client at the MCP AS", rasClient.client_id],
+    ["", `grant type jwt-bearer, scope ${MCP_SCOPE}, linked to the MCP server`],
+    ...metadataRows(rasMetadata, { allowedIdJag: "opt-in, off by default" }),
+    ["mcp client at the IdP", idpClient.client_id],
+    ...metadataRows(idpMetadata, { tokenExchange: "which AS it may get ID-JAGs for, its client_id there, a scope ceiling" }),
+    ["alice at the MCP AS", `${rasAlice.user.id}  (account linked to the IdP's ${alice.user.id})`],
+  ]);
+
+  subheading("7a  Alice's ID token at the IdP (code + PKCE, openid)");
+  const idToken = (await idp.authorize(alice, idpClient, { scope: "openid profile email" })).id_token;
+  table([["id_token", abbrev(idToken)]]);
+
+  subheading("7b  the MCP client exchanges it at the IdP for an ID-JAG (exchangeToken)");
+  const result = await exchangeToken({
+    tokenEndpoint: idpDiscovery.token_endpoint,
+    clientAuth: { method: "client_secret_basic", clientId: idpClient.client_id, clientSecret: idpClient.client_secret },
+    subjectToken: idToken,
+    subjectTokenType: "id_token",
+    requestedTokenType: ID_JAG,
+    audience: ras.issuer,
+    resource: MCP,
+    scope: MCP_SCOPE,
+  });
+  if (!result.ok) throw new DemoFailure(`step 7b: HTTP ${result.error.status} ${result.error.error}: ${result.error.error_description}`);
+  const jag = result.token;
+  out("  response  HTTP 200");
+  table(Object.entries(jag).map(([k, v]) => [k, k === "access_token" ? abbrev(v) : typeof v === "string" ? shortUri(v) : JSON.stringify(v)]), 12);
+  const jagClaims = decodeJwt(jag.access_token);
+  out(`  the ID-JAG (header typ ${decodeProtectedHeader(jag.access_token).typ})`);
+  table(claimRows(jagClaims, Math.floor(Date.now() / 1000)), 12);
+  checks();
+  check("step 7b", "issued_token_type id-jag, token_type N_A, no refresh token", [jag.issued_token_type, jag.token_type, jag.refresh_token], [ID_JAG, "N_A", undefined]);
+  check("step 7b", "typ oauth-id-jag+jwt", decodeProtectedHeader(jag.access_token).typ, "oauth-id-jag+jwt");
+  check("step 7b", "aud the MCP AS, client_id the client there, resource the MCP server", [jagClaims.aud, jagClaims.client_id, jagClaims.resource], [ras.issuer, rasClient.client_id, MCP]);
+  check("step 7b", "sub alice (at the IdP), lifetime at most 5 minutes", [label(jagClaims.sub), jagClaims.exp - jagClaims.iat <= 300], ["alice", true]);
+
+  subheading("7c  the MCP client redeems it at the MCP AS (jwt-bearer, @modelcontextprotocol/client)");
+  const tokens = await exchangeJwtAuthGrant({
+    tokenEndpoint: `${ras.base}/oauth2/token`,
+    jwtAuthGrant: jag.access_token,
+    clientId: rasClient.client_id,
+    clientSecret: rasClient.client_secret,
+  });
+  table(Object.entries(tokens).map(([k, v]) => [k, k === "access_token" ? abbrev(v) : String(v)]), 12);
+  const verified = await createExchangedTokenVerifier({ issuer: ras.issuer, audience: MCP, jwksUri: `${ras.base}/jwks` }).verify(tokens.access_token);
+  if (!verified.ok) throw new DemoFailure(`step 7c: the MCP server refused the token: ${verified.reason}`);
+  out("  the MCP server verifies it (verifyExchangedToken, the MCP AS's keys)");
+  table(claimRows(verified.claims, Math.floor(Date.now() / 1000)), 12);
+  checks();
+  check("step 7c", "Bearer, no refresh token", [tokens.token_type, tokens.refresh_token], ["Bearer", undefined]);
+  check("step 7c", "sub alice at the MCP AS, aud the MCP server, scope mcp:tools", [label(verified.claims.sub), verified.claims.aud, verified.claims.scope], ["alice (at the MCP AS)", MCP, MCP_SCOPE]);
+
+  subheading("7d  the same ID-JAG a second time: its jti is used once");
+  const replay = await ras.post("/oauth2/token", [["grant_type", JWT_BEARER], ["assertion", jag.access_token]], {
+    authorization: ras.basicHeader(rasClient.client_id, rasClient.client_secret),
+  });
+  out(`  response  HTTP ${replay.status}`);
+  table([["error", replay.body.error], ["error_description", replay.body.error_description]], 12);
+  checks();
+  check("step 7d", "HTTP 400 invalid_grant", [replay.status, replay.body.error], [400, "invalid_grant"]);
+
+  subheading("audit, both servers (newest rows)");
+  const idpRow = (await idp.records()).at(-1);
+  const rasRows = await ras.records();
+  table([
+    ["IdP", `${label(idpRow.clientId)}  ${idpRow.decision}  requested ${shortUri(idpRow.requestedTokenType)} for ${label(idpRow.audiences[0])}`],
+    ...rasRows.map((row) => ["MCP AS", `${label(row.clientId)}  ${row.decision}  ${row.reason ?? ""}  (grant ${shortUri(row.grantType)}, subject ${label(row.subject)})`.replace(/ {2,}\(/, "  (")]),
+  ]);
+  checks();
+  check("step 7", "IdP: granted, an ID-JAG for the MCP AS", [idpRow.decision, idpRow.requestedTokenType, idpRow.audiences], ["granted", ID_JAG, [ras.issuer]]);
+  check("step 7", "MCP AS: granted, then assertion_replayed", rasRows.map((r) => [r.decision, r.reason]), [["granted", null], ["refused", "assertion_replayed"]]);
 }
