@@ -83,8 +83,11 @@ $(INSTALLED): $(WASM) $(DIST) $(FILES) scripts/install-pkg-for-tests.mjs
 test: lint rust-test deps fuzz-smoke pkg typecheck js-test adapter-test pg-test pkg-check runtime-test bench-smoke
 
 # src/wasm.rs compiles only with the `wasm` feature: lint it for its target too.
+# Biome lints the TypeScript and the scripts (its recommended rules, and no
+# import cycles); formatting is left to the editor.
 lint: | toolchain
 	node scripts/check-rust-cycles.mjs
+	node_modules/.bin/biome lint --error-on-warnings
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown --features wasm -- -D warnings

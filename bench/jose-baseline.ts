@@ -227,7 +227,7 @@ export class JoseExchange {
       scope: scopes.join(" "),
       ...(act ? { act } : {}),
       expiresAt,
-      issuedTokenType: TYPE_PREFIX + "access_token",
+      issuedTokenType: `${TYPE_PREFIX}access_token`,
       audit,
     };
   }

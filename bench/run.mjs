@@ -75,7 +75,7 @@ if (smoke) {
 
 const dir = path.join(root, "bench", "results");
 mkdirSync(dir, { recursive: true });
-const text = JSON.stringify(results, null, 2) + "\n";
+const text = `${JSON.stringify(results, null, 2)}\n`;
 const stamp = results.date.replace(/[:.]/g, "-");
 writeFileSync(path.join(dir, `run-${stamp}.json`), text);
 writeFileSync(path.join(dir, "latest.json"), text);

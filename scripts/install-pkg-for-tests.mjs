@@ -33,7 +33,7 @@ try {
   const [packed] = JSON.parse(
     run("npm", ["pack", pkgDir, "--json", "--ignore-scripts", "--pack-destination", tmpDir]),
   );
-  writeFileSync(path.join(tmpDir, "pack.json"), JSON.stringify(packed, null, 2) + "\n");
+  writeFileSync(path.join(tmpDir, "pack.json"), `${JSON.stringify(packed, null, 2)}\n`);
 
   // Unpack beside the target, then swap it in, so a reader never sees half a package.
   const target = path.join(modules, ...name.split("/"));

@@ -88,7 +88,7 @@ export async function runHelpersScenario() {
 
   await step("bff: exchangeToken's cache serves a token once fetched", async () => {
     let calls = 0;
-    const endpoint = async (url, init) => {
+    const endpoint = async (_url, init) => {
       calls++;
       const form = new URLSearchParams(init.body);
       assert.equal(form.get("subject_token_type"), ACCESS_TOKEN);

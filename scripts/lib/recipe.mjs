@@ -55,7 +55,7 @@ export function parseTomlSubset(text, file = "toml") {
     const line = stripComment(lines[n]).trim();
     const where = `${file}:${n + 1}`;
     if (pending) {
-      pending.text += " " + line;
+      pending.text += ` ${line}`;
       if (line.endsWith("]")) {
         table[pending.key] = parseValue(pending.text, pending.where);
         pending = null;
@@ -119,7 +119,7 @@ function cargoSection(text, name) {
 
 /** Crate facts the build needs: lib file stem, version, pinned wasm-bindgen. */
 export function readCrate(dir = root) {
-  const text = "\n" + readFileSync(path.join(dir, "Cargo.toml"), "utf8");
+  const text = `\n${readFileSync(path.join(dir, "Cargo.toml"), "utf8")}`;
   const pkg = cargoSection(text, "package");
   const name = pkg.match(/^name\s*=\s*"([^"]+)"/m)?.[1];
   const version = pkg.match(/^version\s*=\s*"([^"]+)"/m)?.[1];
