@@ -6,8 +6,10 @@
  */
 
 import type { ClientInput, ClientPolicy, FormPairs, TargetPolicy } from "../../engine/types.js";
+import { decodeJson } from "../../shared/b64json.js";
 import { type Ctx, type ProviderOptions, publicContext } from "../provider.js";
 import type { TokenExchangeClient, TokenExchangeOptions } from "../types.js";
+import { first } from "./form.js";
 import type { RequestReads } from "./reads.js";
 
 /** Metadata may come back as an object or as JSON text, depending on the adapter. */
@@ -138,4 +140,19 @@ function withResourceCeilings(policy: ClientPolicy, resources: ResourceRow[]): C
     targets[resource.identifier] = { ...current, scopes };
   }
   return { ...policy, targets };
+}
+
+/** The resources a jwt-bearer request asks for: its `resource` values, else (unverified, only to read their rows) the assertion's. */
+export function assertionTargets(form: FormPairs): () => string[] {
+  return () => {
+    const named = form.filter(([k, v]) => k === "resource" && v.length > 0).map(([, v]) => v);
+    if (named.length > 0) return named;
+    try {
+      const claims = decodeJson(first(form, "assertion")?.split(".")[1] ?? "") as { resource?: unknown } | null;
+      const resource = claims?.resource;
+      return [resource].flat().filter((r): r is string => typeof r === "string");
+    } catch {
+      return [];
+    }
+  };
 }

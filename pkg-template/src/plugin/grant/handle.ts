@@ -14,14 +14,10 @@
 
 import type { OAuthTokenResponse } from "@better-auth/oauth-provider";
 import type { Decision } from "../../engine/answers.js";
-import type { ClientInput, DecideCall, FormPairs, OpaqueTokenFacts, TokenHint } from "../../engine/types.js";
-import { BodyTooLarge, describe } from "../../shared/http.js";
+import type { DecideCall, OpaqueTokenFacts, TokenHint } from "../../engine/types.js";
 import { TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_TYPE } from "../../shared/urns.js";
-import { bareAudit, refuse } from "../audit/trail.js";
-import { isOAuthAnswer, oauthError, safeDescription, SERVER_FAILURE } from "../errors.js";
 import {
   type Ctx,
-  exchangeClient,
   type GrantInput,
   opaqueAccessPrefix,
   providerApi,
@@ -30,29 +26,17 @@ import {
   publicContext,
   refreshFormat,
 } from "../provider.js";
-import { authenticate, claimedClientId, usedBasic } from "./client-auth.js";
-import { authenticatedClient, exchangeTargets } from "./client-policy.js";
-import { first, MAX_BODY_BYTES, readForm } from "./form.js";
+import { exchangeTargets } from "./client-policy.js";
+import { first } from "./form.js";
 import { issue } from "./issue.js";
 import { accessTokenFacts, accessTokenGrant, externalUser, refreshTokenFacts } from "./lookups.js";
-import { RequestReads } from "./reads.js";
+import type { RequestReads } from "./reads.js";
+import { guarded, receive, refuseFailure } from "./request.js";
 import type { Exchange } from "./state.js";
 
 /** The grant handler. */
 export async function handle(x: Exchange, input: GrantInput): Promise<OAuthTokenResponse> {
-  try {
-    return await exchange(x, input);
-  } catch (error) {
-    // The provider's own answers pass on, their descriptions made safe (TX-71).
-    if (isOAuthAnswer(error)) {
-      const description = typeof error.body.error_description === "string" ? error.body.error_description : "";
-      if (safeDescription(description) === description) throw error;
-      const status = typeof error.statusCode === "number" ? error.statusCode : 400;
-      throw oauthError(status, error.body.error, description, status === 401 && usedBasic(authorizationOf(input.ctx)));
-    }
-    input.ctx.context.logger.error(`[token-exchange] unexpected failure: ${describe(error)}`);
-    throw oauthError(500, "server_error", SERVER_FAILURE);
-  }
+  return guarded(input, "the token exchange", () => exchange(x, input));
 }
 
 /**
@@ -69,50 +53,10 @@ export async function preflight(x: Exchange, ctx: Ctx): Promise<OAuthTokenRespon
   return handle(x, { ctx: endpointLike, opts, grantType: TOKEN_EXCHANGE_GRANT_TYPE, provider: api });
 }
 
-function authorizationOf(ctx: Ctx): string | null | undefined {
-  return ctx.request?.headers.get("authorization") ?? ctx.headers?.get("authorization");
-}
-
-async function exchange(x: Exchange, { ctx, opts, grantType }: GrantInput): Promise<OAuthTokenResponse> {
-  const started = Math.floor(Date.now() / 1000);
-  const authorization = authorizationOf(ctx);
-  const basic = usedBasic(authorization);
-
-  let form: FormPairs;
-  try {
-    form = await readForm(ctx);
-  } catch (error) {
-    if (!(error instanceof BodyTooLarge)) throw error;
-    const audit = refuse(bareAudit(started, claimedClientId(authorization, [])), "invalid_request", "request_too_large");
-    return x.refuse(ctx, audit, {
-      error: "invalid_request",
-      status: 400,
-      description: `the request body is larger than ${MAX_BODY_BYTES} bytes`,
-    });
-  }
-
-  // One snapshot of what this request reads, for the provider's reads too (reads.ts).
-  const reads = new RequestReads();
-  const { api } = providerApi(reads.context(ctx), opts, grantType);
-
-  // TX-10 to TX-12: the provider authenticates; the engine judges the result.
-  const claimed = claimedClientId(authorization, form);
-  const auth = await authenticate(
-    async () => {
-      const { client, method } = await reads.run(ctx, async () => api.authenticateClient());
-      return { client: exchangeClient(client), method };
-    },
-    basic,
-    claimed,
-  );
-  if (!auth.ok && "malformed" in auth) {
-    const audit = refuse(bareAudit(started, claimed), "invalid_request", "malformed_client_authentication");
-    return x.refuse(ctx, audit, { error: "invalid_request", status: 400, description: auth.malformed });
-  }
-  const { engine, keys } = x.engines.for(ctx, opts);
-  const client: ClientInput = auth.ok
-    ? await authenticatedClient(ctx, opts, { grant: "exchange", targets: exchangeTargets(form) }, auth.client, auth.method, x.options, reads)
-    : auth.input;
+async function exchange(x: Exchange, input: GrantInput): Promise<OAuthTokenResponse> {
+  const { ctx, opts, grantType } = input;
+  const { started, form, reads, auth, client, issuer } = await receive(x, input, { grant: "exchange", targets: exchangeTargets });
+  const { engine, keys } = issuer;
 
   // Resolve only for a client the engine may accept: an unauthenticated
   // or not opted-in caller causes no key fetch and no token lookup.
@@ -141,21 +85,7 @@ async function exchange(x: Exchange, { ctx, opts, grantType }: GrantInput): Prom
   }
 
   const decision: Decision = engine.decide(call);
-  if (decision.type === "failure") {
-    let description = decision.description;
-    if (decision.status >= 500) {
-      // An invalid engine call (for example a malformed client policy in
-      // metadata) is the server's problem: log it, answer generically.
-      ctx.context.logger.error(`[token-exchange] ${decision.reason}: ${decision.description}`);
-      description = SERVER_FAILURE;
-    }
-    return x.refuse(ctx, decision.audit, {
-      error: decision.error,
-      status: decision.status,
-      description,
-      challenge: decision.wwwAuthenticate,
-    });
-  }
+  if (decision.type === "failure") return refuseFailure(x, ctx, decision);
   // Only an authenticated client reaches a success.
   if (!auth.ok) throw new Error("the engine granted an unauthenticated client");
   return issue(x, {

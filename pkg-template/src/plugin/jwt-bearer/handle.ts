@@ -18,19 +18,16 @@
 import type { OAuthTokenResponse } from "@better-auth/oauth-provider";
 import { getCurrentAdapter, runWithTransaction } from "@better-auth/core/context";
 import type { AssertionDecision } from "../../engine/answers.js";
-import type { AssertionCall, ClientInput, FormPairs } from "../../engine/types.js";
-import { decodeJson } from "../../shared/b64json.js";
-import { BodyTooLarge, describe } from "../../shared/http.js";
+import type { AssertionCall } from "../../engine/types.js";
+import { describe } from "../../shared/http.js";
 import { JWT_BEARER_GRANT_TYPE } from "../../shared/urns.js";
-import { bareAudit, refuse, toRecord } from "../audit/trail.js";
-import { isOAuthAnswer, NOT_RECORDED, oauthError, safeDescription, SERVER_FAILURE } from "../errors.js";
-import { authenticate, claimedClientId, usedBasic } from "../grant/client-auth.js";
-import { authenticatedClient } from "../grant/client-policy.js";
-import { first, MAX_BODY_BYTES, readForm } from "../grant/form.js";
+import { refuse, toRecord } from "../audit/trail.js";
+import { isOAuthAnswer, NOT_RECORDED, oauthError } from "../errors.js";
+import { assertionTargets } from "../grant/client-policy.js";
 import { externalUser } from "../grant/lookups.js";
-import { RequestReads } from "../grant/reads.js";
+import { guarded, receive, refuseFailure } from "../grant/request.js";
 import type { Exchange } from "../grant/state.js";
-import { type Ctx, exchangeClient, type GrantInput, providerApi, providerClient, type ProviderUser, tokenResponse } from "../provider.js";
+import { type Ctx, type GrantInput, providerClient, type ProviderUser, tokenResponse } from "../provider.js";
 import { newRecordId } from "../store.js";
 import type { ExchangeRecord } from "../types.js";
 import { provisionUser } from "./provision.js";
@@ -40,68 +37,19 @@ type Granted = Extract<AssertionDecision, { type: "success" }>;
 
 /** The grant handler. */
 export async function handleAssertion(x: Exchange, input: GrantInput): Promise<OAuthTokenResponse> {
-  try {
-    return await assertionGrant(x, input);
-  } catch (error) {
-    if (isOAuthAnswer(error)) {
-      const description = typeof error.body.error_description === "string" ? error.body.error_description : "";
-      if (safeDescription(description) === description) throw error;
-      throw oauthError(typeof error.statusCode === "number" ? error.statusCode : 400, error.body.error, description);
-    }
-    input.ctx.context.logger.error(`[token-exchange] unexpected failure of the jwt-bearer grant: ${describe(error)}`);
-    throw oauthError(500, "server_error", SERVER_FAILURE);
-  }
+  return guarded(input, "the jwt-bearer grant", () => assertionGrant(x, input));
 }
 
-/** The resources a jwt-bearer request asks for: its `resource` values, else (unverified, only to read their rows) the assertion's. */
-function assertionTargets(form: FormPairs): () => string[] {
-  return () => {
-    const named = form.filter(([k, v]) => k === "resource" && v.length > 0).map(([, v]) => v);
-    if (named.length > 0) return named;
-    try {
-      const claims = decodeJson(first(form, "assertion")?.split(".")[1] ?? "") as { resource?: unknown } | null;
-      const resource = claims?.resource;
-      return [resource].flat().filter((r): r is string => typeof r === "string");
-    } catch {
-      return [];
-    }
-  };
-}
-
-async function assertionGrant(x: Exchange, { ctx, opts, grantType }: GrantInput): Promise<OAuthTokenResponse> {
-  const started = Math.floor(Date.now() / 1000);
-  const authorization = ctx.request?.headers.get("authorization") ?? ctx.headers?.get("authorization");
-  const basic = usedBasic(authorization);
+async function assertionGrant(x: Exchange, input: GrantInput): Promise<OAuthTokenResponse> {
+  const { ctx } = input;
+  const { started, form, reads, api, auth, client, issuer } = await receive(x, input, {
+    grant: "assertion",
+    targets: assertionTargets,
+    recordedGrantType: JWT_BEARER_GRANT_TYPE,
+  });
+  const { engine, keys } = issuer;
   const refused = (audit: Parameters<Exchange["refuse"]>[1], answer: Parameters<Exchange["refuse"]>[2]) =>
     x.refuse(ctx, audit, answer, JWT_BEARER_GRANT_TYPE);
-
-  let form: FormPairs;
-  try {
-    form = await readForm(ctx);
-  } catch (error) {
-    if (!(error instanceof BodyTooLarge)) throw error;
-    const audit = refuse(bareAudit(started, claimedClientId(authorization, [])), "invalid_request", "request_too_large");
-    return refused(audit, { error: "invalid_request", status: 400, description: `the request body is larger than ${MAX_BODY_BYTES} bytes` });
-  }
-  const reads = new RequestReads();
-  const { api } = providerApi(reads.context(ctx), opts, grantType);
-  const claimed = claimedClientId(authorization, form);
-  const auth = await authenticate(
-    async () => {
-      const { client, method } = await reads.run(ctx, async () => api.authenticateClient());
-      return { client: exchangeClient(client), method };
-    },
-    basic,
-    claimed,
-  );
-  if (!auth.ok && "malformed" in auth) {
-    const audit = refuse(bareAudit(started, claimed), "invalid_request", "malformed_client_authentication");
-    return refused(audit, { error: "invalid_request", status: 400, description: auth.malformed });
-  }
-  const { engine, keys } = x.engines.for(ctx, opts);
-  const client: ClientInput = auth.ok
-    ? await authenticatedClient(ctx, opts, { grant: "assertion", targets: assertionTargets(form) }, auth.client, auth.method, x.options, reads)
-    : auth.input;
   const call: AssertionCall = { form, now: started, client };
   if (client.status === "authenticated" && client.allowedIdJag && !client.disabled) {
     const { assertion } = engine.inspect(form);
@@ -110,14 +58,7 @@ async function assertionGrant(x: Exchange, { ctx, opts, grantType }: GrantInput)
     if (subjectUser) call.subjectUser = subjectUser;
   }
   const decision = engine.decideAssertion(call);
-  if (decision.type === "failure") {
-    let description = decision.description;
-    if (decision.status >= 500) {
-      ctx.context.logger.error(`[token-exchange] ${decision.reason}: ${decision.description}`);
-      description = SERVER_FAILURE;
-    }
-    return refused(decision.audit, { error: decision.error, status: decision.status, description, challenge: decision.wwwAuthenticate });
-  }
+  if (decision.type === "failure") return refuseFailure(x, ctx, decision, JWT_BEARER_GRANT_TYPE);
   if (!auth.ok) throw new Error("the engine granted an unauthenticated client");
   const redeemed = await recordRedemption(x, ctx, decision);
   if (!redeemed.user) {
