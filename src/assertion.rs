@@ -20,7 +20,7 @@ use crate::error::quote;
 use crate::jose::{CompactJws, JoseError};
 use crate::reason::{Reason, Refusal};
 use crate::request::{
-    check_single, missing, push_unique, scope, single, split_scope, targets, TokenType, MAX_TARGETS,
+    check_single, grant_type, missing, push_unique, scope, single, split_scope, targets, TokenType, MAX_TARGETS,
 };
 use crate::scope::{requested_within, scope_set};
 use crate::token::{string_claim, Role, Validator};
@@ -142,16 +142,7 @@ fn parse_form(
     max_token_bytes: usize,
 ) -> Result<AssertionForm<'_>, Refusal> {
     check_single(form, &SINGLE)?;
-    match single(form, "grant_type") {
-        Some(GRANT_TYPE) => {}
-        Some(_) => {
-            return Err(Refusal::new(
-                Reason::UnsupportedGrantType,
-                "grant_type must be urn:ietf:params:oauth:grant-type:jwt-bearer",
-            ))
-        }
-        None => return Err(missing("grant_type")),
-    }
+    grant_type(form, GRANT_TYPE)?;
     let assertion = single(form, "assertion").ok_or_else(|| missing("assertion"))?;
     let (_, resources) = targets(form, false)?;
     let scope = scope(form)?;

@@ -191,16 +191,7 @@ impl ExchangeRequest {
     /// any decoding happens (TX-25).
     pub fn parse(form: &[(String, String)], max_token_bytes: usize) -> Result<Self, Refusal> {
         check_single(form, &SINGLE)?;
-        match single(form, "grant_type") {
-            Some(GRANT_TYPE) => {}
-            Some(_) => {
-                return Err(Refusal::new(
-                    Reason::UnsupportedGrantType,
-                    "grant_type must be urn:ietf:params:oauth:grant-type:token-exchange",
-                ))
-            }
-            None => return Err(missing("grant_type")),
-        }
+        grant_type(form, GRANT_TYPE)?;
         let subject_token =
             single(form, "subject_token").ok_or_else(|| missing("subject_token"))?;
         let subject_type =
@@ -268,6 +259,19 @@ pub(crate) fn missing(name: &str) -> Refusal {
         Reason::MissingParameter,
         format!("parameter {name} is required"),
     )
+}
+
+/// `grant_type`, present and `expected` (else `unsupported_grant_type`,
+/// RFC 6749 §5.2).
+pub(crate) fn grant_type(form: &[(String, String)], expected: &str) -> Result<(), Refusal> {
+    match single(form, "grant_type") {
+        Some(given) if given == expected => Ok(()),
+        Some(_) => Err(Refusal::new(
+            Reason::UnsupportedGrantType,
+            format!("grant_type must be {expected}"),
+        )),
+        None => Err(missing("grant_type")),
+    }
 }
 
 /// TX-8: each of `names` at most once (RFC 6749 §3.1: "Request and
