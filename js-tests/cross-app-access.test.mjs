@@ -38,6 +38,7 @@ import {
 import { createExchangedTokenVerifier } from "better-auth-token-exchange/resource-server";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { jws, keyPair } from "./helpers/jws.mjs";
+import { freePort } from "../scripts/lib/free-port.mjs";
 import { SCOPES, startJwksServer, startServer, subject, TT } from "./helpers/server.mjs";
 
 const ID_JAG = "urn:ietf:params:oauth:token-type:id-jag";
@@ -45,14 +46,6 @@ const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const SCOPE = "mcp:tools";
 
 /** A free loopback port (the resource AS's issuer must be known before it starts). */
-async function freePort() {
-  const server = http.createServer();
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 let idp, ras, mcp, jwks, fakeKey;
 let idpClient, rasClient, otherRasClient;
 let alice, bob, idTokenOf;

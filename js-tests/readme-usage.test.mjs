@@ -7,10 +7,10 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../scripts/lib/free-port.mjs";
 
 const root = path.resolve(fileURLToPath(new URL("..", import.meta.url)));
 const readme = readFileSync(path.join(root, "README.md"), "utf8");
@@ -33,14 +33,6 @@ function installLine() {
   const block = readme.match(/```sh\n(npm install better-auth-token-exchange[\s\S]*?)```/);
   assert.ok(block, "the README's install command was not found");
   return block[1].replace(/\\\n/g, " ").trim().split(/\s+/).slice(2);
-}
-
-async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 // What the README leaves to the reader's app: a server, an administrator's

@@ -22,13 +22,13 @@
 // reason); the first one that is not as expected stops the demo with exit
 // code 1. The server is stopped and its directory removed in every case.
 
-import http from "node:http";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { isDeepStrictEqual } from "node:util";
 import { exchangeJwtAuthGrant } from "@modelcontextprotocol/client";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { GRANT, startServer, TT } from "../js-tests/helpers/server.mjs";
+import { freePort } from "./lib/free-port.mjs";
 
 // The package's BFF and resource-server helpers, from the built package the
 // tests install (as a user's project would import them).
@@ -49,14 +49,6 @@ const ID_JAG = "urn:ietf:params:oauth:token-type:id-jag";
 const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /** A free loopback port (the second server's issuer is configured before it starts). */
-async function freePort() {
-  const probe = http.createServer();
-  await new Promise((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
 // ---------------------------------------------------------------- output --
 
 const WIDTH = 78;
