@@ -13,7 +13,9 @@
 //    CLI (the Drizzle schema generator) and the suites' own tools at this
 //    repository's versions. The suites (js-tests/plugin*.test.mjs and the
 //    helpers) are copied in and run on Kysely SQLite, the memory adapter
-//    and Drizzle SQLite.
+//    and Drizzle SQLite, and the type tests of `make typecheck`
+//    (js-tests/types: the plugin's endpoints in `auth.api` and the client)
+//    are compiled there.
 // 2. The install lines. In an empty project each, npm, pnpm (the latest, and
 //    the latest 10.x) and bun install `better-auth @better-auth/oauth-provider
 //    better-auth-token-exchange` (the tarball standing for the last) with the
@@ -66,6 +68,8 @@ const SUITES = [
 ];
 const HELPERS = ["helpers/server.mjs", "helpers/drizzle.mjs"];
 const DATABASES = ["sqlite", "memory", "drizzle-sqlite"];
+/** The type tests run on the latest pair, with their projects. */
+const TYPE_TESTS = ["plugin-usage.ts", "tsconfig.plugin.json", "client-usage.ts", "tsconfig.client.json"];
 /** Packages of which a tree should hold one version. */
 const SINGLE = ["better-auth", "@better-auth/core", "@better-auth/utils", "@better-fetch/fetch", "better-call"];
 
@@ -198,7 +202,7 @@ function resolveLatest() {
 
 function suites(latest, tarball, node22) {
   const overrides = { "@better-auth/oauth-provider": latest.pins };
-  const tools = ["better-sqlite3", "jose", "oauth4webapi", "drizzle-orm", "drizzle-kit"];
+  const tools = ["better-sqlite3", "jose", "oauth4webapi", "drizzle-orm", "drizzle-kit", "typescript"];
   const dependencies = {
     "better-auth-token-exchange": `file:${tarball}`,
     "better-auth": latest.betterAuth,
@@ -218,6 +222,8 @@ function suites(latest, tarball, node22) {
   mkdirSync(path.join(dir, "helpers"), { recursive: true });
   for (const file of [...SUITES, ...HELPERS]) copyFileSync(path.join(js, file), path.join(dir, file));
 
+  types(dir, js);
+
   const env = { TX_TEST_NODE22: node22 };
   const generated = run(process.execPath, ["helpers/drizzle.mjs"], { cwd: dir, env });
   if (generated.status !== 0) return fail("suites: auth generate", `${generated.stdout}\n${generated.stderr}`);
@@ -233,6 +239,21 @@ function suites(latest, tarball, node22) {
     const summary = `${count("tests")} tests, ${count("pass")} passed, ${count("fail")} failed, ${count("skipped")} skipped, ${count("todo")} todo (${((Date.now() - started) / 1000).toFixed(0)} s)`;
     if (r.status !== 0 || count("fail") !== 0) fail(`suites on ${db}`, `${summary}\n  ${failed.join("\n  ")}`);
     else say(`suites on ${db}: ${summary}`);
+  }
+}
+
+/**
+ * The type tests of `make typecheck` (js-tests/types) on the latest pair:
+ * `auth.api` and the client plugin infer the plugin's endpoints, and a
+ * wrong query is an error (`@ts-expect-error` fails when it is not).
+ */
+function types(dir, js) {
+  mkdirSync(path.join(dir, "types"), { recursive: true });
+  for (const file of TYPE_TESTS) copyFileSync(path.join(js, "types", file), path.join(dir, "types", file));
+  for (const config of TYPE_TESTS.filter((f) => f.endsWith(".json"))) {
+    const r = run(path.join(dir, "node_modules", ".bin", "tsc"), ["-p", path.join("types", config)], { cwd: dir });
+    if (r.status !== 0) fail(`types (${config})`, `${r.stdout}\n${r.stderr}`.trim());
+    else say(`types: tsc -p ${config} passes`);
   }
 }
 
