@@ -8,10 +8,14 @@
 // product's server also answers client_credentials and a minimal extension
 // grant of the bench's own (below). Prints one JSON line with the requests
 // of every case, then serves until its standard input closes (answering
-// "cpu" lines with its CPU time and SQL statements so far).
+// "cpu" lines with its CPU time and SQL statements so far; "profile" starts
+// V8's CPU profiler and "profile-end <file>" writes the profile there, for
+// bench/profile.mjs).
 
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { createInterface } from "node:readline";
 import { extendOAuthProvider } from "@better-auth/oauth-provider";
 import Database from "better-sqlite3";
@@ -212,10 +216,23 @@ process.stdout.write(`${JSON.stringify({ cases })}\n`);
 // (user + system, microseconds) and the SQL statements run so far, so the
 // benchmark can report both per request.
 const input = createInterface({ input: process.stdin });
-input.on("line", (line) => {
-  if (line.trim() === "cpu") {
+let profiler;
+input.on("line", async (line) => {
+  const [command, file] = line.trim().split(" ");
+  if (command === "cpu") {
     const { user, system } = process.cpuUsage();
     process.stdout.write(`${JSON.stringify({ cpuUs: user + system, statements })}\n`);
+  } else if (command === "profile") {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post("Profiler.enable");
+    await profiler.post("Profiler.start");
+    process.stdout.write(`${JSON.stringify({ profiling: true })}\n`);
+  } else if (command === "profile-end" && profiler) {
+    const { profile } = await profiler.post("Profiler.stop");
+    profiler.disconnect();
+    writeFileSync(file, JSON.stringify(profile));
+    process.stdout.write(`${JSON.stringify({ profile: file })}\n`);
   }
 });
 input.on("close", async () => {

@@ -20,7 +20,7 @@ import autocannon from "autocannon";
 import { fmt, median, table } from "./lib.mjs";
 
 /** Starts bench/http-server.mjs and reads its one line of fixtures. */
-async function startServerProcess(journal, nodeArgs = []) {
+export async function startServerProcess(journal, nodeArgs = []) {
   const child = spawn(process.execPath, [...nodeArgs, fileURLToPath(new URL("./http-server.mjs", import.meta.url)), journal], {
     stdio: ["pipe", "pipe", "inherit"],
   });
@@ -33,8 +33,12 @@ async function startServerProcess(journal, nodeArgs = []) {
     fixtures: JSON.parse(first),
     /** The server process's CPU time (user + system, microseconds) and SQL statements so far. */
     async usage() {
+      return this.ask("cpu");
+    },
+    /** Sends one command line (see http-server.mjs) and reads its one-line JSON answer. */
+    async ask(command) {
       const answer = new Promise((resolve) => lines.once("line", resolve));
-      child.stdin.write("cpu\n");
+      child.stdin.write(`${command}\n`);
       return JSON.parse(await answer);
     },
     async stop() {
@@ -61,7 +65,7 @@ function mintedBody({ key, claims, form }) {
   };
 }
 
-function fire({ url, headers, body, mint }, { connections, seconds }) {
+export function fire({ url, headers, body, mint }, { connections, seconds }) {
   const next = mint ? mintedBody(mint) : undefined;
   return new Promise((resolve, reject) => {
     autocannon(
