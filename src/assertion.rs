@@ -20,7 +20,8 @@ use crate::error::quote;
 use crate::jose::{CompactJws, JoseError};
 use crate::reason::{Reason, Refusal};
 use crate::request::{
-    check_single, grant_type, missing, push_unique, scope, single, split_scope, targets, TokenType, MAX_TARGETS,
+    check_single, grant_type, missing, push_unique, scope, single, split_scope, targets, TokenType,
+    MAX_TARGETS,
 };
 use crate::scope::{requested_within, scope_set};
 use crate::token::{string_claim, Role, Validator};
