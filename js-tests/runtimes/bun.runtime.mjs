@@ -14,6 +14,6 @@ test("Bun runs the conformance cases and a full exchange from the packed tarball
   const dir = consumer();
   const run = runResult(bun, ["runtimes/main.mjs"], { cwd: dir, env: { ...process.env, NO_COLOR: "1" } });
   const result = await assertRuntimeResult(t, run, "Bun");
-  assert.match(result.entry, /better-auth-token-exchange\/dist\/index\.js$/);
-  assert.match(result.resourceServerEntry, /better-auth-token-exchange\/dist\/resource-server\.js$/);
+  assert.match(result.entry, /better-auth-token-exchange\/dist\/entries\/index\.js$/);
+  assert.match(result.resourceServerEntry, /better-auth-token-exchange\/dist\/entries\/resource-server\.js$/);
 });

@@ -39,8 +39,8 @@ for (const [line, version] of Object.entries(nodeLines())) {
     await t.test("conformance and a full exchange from the packed tarball", async (st) => {
       const run = runResult(node, ["--disable-warning=ExperimentalWarning", "runtimes/main.mjs"], { cwd: consumer() });
       const result = await assertRuntimeResult(st, run, `Node.js ${version}`);
-      assert.match(result.entry, /better-auth-token-exchange\/dist\/index\.js$/);
-      assert.match(result.resourceServerEntry, /better-auth-token-exchange\/dist\/resource-server\.js$/);
+      assert.match(result.entry, /better-auth-token-exchange\/dist\/entries\/index\.js$/);
+      assert.match(result.resourceServerEntry, /better-auth-token-exchange\/dist\/entries\/resource-server\.js$/);
     });
   });
 }
