@@ -22,6 +22,7 @@ import {
   providerClient,
   type ProviderOptions,
   type ProviderUser,
+  publicContext,
   tokenResponse,
   userWithId,
 } from "../provider.js";
@@ -191,7 +192,7 @@ async function openAndIssue(
       await runWithTransaction(ctx.context.adapter, async () => {
         opened = await plan.open(ctx);
         record = grantedRecord(grant, lineage(opened, plan.key));
-        await x.audit.write(record, await getCurrentAdapter(ctx.context.adapter), x.publicContext(ctx));
+        await x.audit.write(record, await getCurrentAdapter(ctx.context.adapter), publicContext(ctx));
       });
     } catch (error) {
       // TX-61: fail closed. Where the database has no transactions (D1) the

@@ -16,7 +16,7 @@ import { NOT_RECORDED, oauthError } from "../errors.js";
 import { type Ctx, publicContext } from "../provider.js";
 import { Delegations } from "../revocation/delegation.js";
 import { newRecordId } from "../store.js";
-import type { ExchangeRecord, TokenExchangeContext, TokenExchangeOptions } from "../types.js";
+import type { ExchangeRecord, TokenExchangeOptions } from "../types.js";
 import { Engines } from "./engines.js";
 
 /** A refusal as answered. */
@@ -41,10 +41,6 @@ export class Exchange {
     this.options = options;
     this.audit = new AuditTrail(options.audit);
     this.engines = new Engines(options, createEngine);
-  }
-
-  publicContext(ctx: Ctx): TokenExchangeContext {
-    return publicContext(ctx);
   }
 
   /** Writes one record; TX-61: when it cannot be written, nothing is issued (500). */

@@ -27,7 +27,7 @@ import { assertionTargets } from "../grant/client-policy.js";
 import { externalUser } from "../grant/lookups.js";
 import { guarded, receive, refuseFailure } from "../grant/request.js";
 import type { Exchange } from "../grant/state.js";
-import { type Ctx, type GrantInput, providerClient, type ProviderUser, tokenResponse } from "../provider.js";
+import { type Ctx, type GrantInput, providerClient, type ProviderUser, publicContext, tokenResponse } from "../provider.js";
 import { newRecordId } from "../store.js";
 import type { ExchangeRecord } from "../types.js";
 import { provisionUser } from "./provision.js";
@@ -53,7 +53,7 @@ async function assertionGrant(x: Exchange, input: GrantInput): Promise<OAuthToke
   const call: AssertionCall = { form, now: started, client };
   if (client.status === "authenticated" && client.allowedIdJag && !client.disabled) {
     const { assertion } = engine.inspect(form);
-    await keys.ensure(assertion, x.publicContext(ctx), new Set());
+    await keys.ensure(assertion, publicContext(ctx), new Set());
     const subjectUser = await externalUser(x.options, ctx.context.adapter, assertion);
     if (subjectUser) call.subjectUser = subjectUser;
   }
@@ -136,7 +136,7 @@ async function recordRedemption(
       await redeem(db, id, decision.issuer, until);
       const found = await userOf(x, ctx, decision);
       if (!found) throw new NoUser();
-      await x.audit.write(record, db, x.publicContext(ctx));
+      await x.audit.write(record, db, publicContext(ctx));
       return found;
     });
   } catch (error) {
