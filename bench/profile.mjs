@@ -66,8 +66,9 @@ function summarize(profile) {
     const seen = new Set();
     for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
       const { url, functionName, lineNumber } = nodes.get(cur).callFrame;
-      part ??= partOf(url);
-      if (partOf(url) === "this package: plugin") {
+      const owner = partOf(url);
+      part ??= owner;
+      if (owner === "this package: plugin") {
         const key = `${functionName || "(anonymous)"} ${url.slice(url.indexOf("/dist/") + 1)}:${lineNumber + 1}`;
         if (!seen.has(key)) ours.set(key, (ours.get(key) ?? 0) + us);
         seen.add(key);
