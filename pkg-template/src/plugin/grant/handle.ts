@@ -2,13 +2,15 @@
  * The token-exchange grant (RFC 8693 §2), one request:
  *   1. read the raw form (bounded), keeping order and repeats (form.ts);
  *   2. authenticate the client through the oauth-provider (client-auth.ts)
- *      and read its policy and linked resources (client-policy.ts);
+ *      and read its policy and linked resources (client-policy.ts): steps
+ *      1 and 2 are request.ts's, shared with the jwt-bearer grant;
  *   3. ask the engine which keys and lookups the presented tokens need, and
  *      resolve them (keys.ts, lookups.ts);
  *   4. let the engine decide;
  *   5. record the attempt, refusals included, before anything is issued,
  *      and issue a grant (issue.ts).
- * Every failure leaves as an OAuth error, never as a stack.
+ * Every failure leaves as an OAuth error, never as a stack (request.ts,
+ * `guarded`).
  * @internal
  */
 

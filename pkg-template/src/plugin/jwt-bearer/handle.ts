@@ -2,8 +2,8 @@
  * The jwt-bearer grant (RFC 7523 §2.1) for ID-JAGs: the resource
  * authorization server's side of cross-app access
  * (draft-ietf-oauth-identity-assertion-authz-grant §4.4). One request:
- *   1. read the form, authenticate the client (grant/form.ts, client-auth.ts)
- *      and read its policy and the resources it asks for (client-policy.ts);
+ *   1. read the form, authenticate the client and read its policy and the
+ *      resources it asks for, as the exchange does (grant/request.ts);
  *   2. load the trusted IdP's keys for the assertion (grant/keys.ts);
  *   3. let the engine decide (`decideAssertion`: typ, issuer, signature,
  *      times, aud, client_id, targets, scope, subject);
